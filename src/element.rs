@@ -1,0 +1,173 @@
+//! The pixel types the crate accepts, and what each one returns.
+
+use crate::kernels;
+use crate::{Layout, Reduction};
+
+/// A pixel type: `f32`, `f64`, `u8`, `u16` or `i16`.
+///
+/// Floating-point images give one value of their own type per plane.
+/// Integer images give an `f64` per plane, computed from exact integer
+/// totals: differences never wrap, and [`Reduction::Sum`] is exact as long
+/// as the total is at most 2^53 (beyond, it is the correctly rounded
+/// `f64`); [`TotalVariation::exact_sum`] returns the exact `u64` at any
+/// size.
+///
+/// The trait is sealed: the kernels are written for these five types.
+///
+/// ```
+/// use total_variation::{Reduction, total_variation};
+///
+/// let tv: Vec<f64> = total_variation(&[0u8, 255], &[1, 2], Reduction::Sum)?;
+/// assert_eq!(tv, [255.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+///
+/// [`TotalVariation::exact_sum`]: crate::TotalVariation::exact_sum
+pub trait Element:
+    Copy + Default + Send + Sync + 'static + sealed::Kernels
+{
+    /// The value returned for each plane.
+    type Output: Copy + Default + PartialEq + core::fmt::Debug + 'static;
+}
+
+/// A floating-point pixel type, `f32` or `f64`: the types with a gradient.
+///
+/// ```
+/// use total_variation::{Reduction, total_variation_grad};
+///
+/// let grad = total_variation_grad(&[1.0f64, 3.0], &[1, 2], Reduction::Sum,
+///     &[1.0])?;
+/// assert_eq!(grad, [-1.0, 1.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+pub trait FloatElement: Element<Output = Self> + sealed::FloatKernels {}
+
+/// An integer pixel type, `u8`, `u16` or `i16`: the types with an exact
+/// `u64` total.
+///
+/// ```
+/// use total_variation::total_variation_exact;
+///
+/// let exact = total_variation_exact(&[-32768i16, 32767], &[1, 2])?;
+/// assert_eq!(exact, [65535]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+pub trait IntegerElement:
+    Element<Output = f64> + sealed::IntegerKernels
+{
+}
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// The per-type entry points into the kernels.
+    pub trait Kernels: Sized {
+        /// Writes one value per plane. `img` and `out` match `layout`.
+        fn values(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            out: &mut [<Self as Element>::Output],
+        ) where
+            Self: Element;
+
+        /// The largest plane whose totals cannot overflow.
+        fn max_plane_len() -> u64;
+    }
+
+    /// The gradient kernels of the floating-point types.
+    pub trait FloatKernels: Sized {
+        /// Writes the gradient. `img` and `grad` match `layout`, and
+        /// `upstream` has one value per plane.
+        fn gradient(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            upstream: &[Self],
+            grad: &mut [Self],
+        );
+    }
+
+    /// The exact totals of the integer types.
+    pub trait IntegerKernels: Sized {
+        /// Writes the exact vertical plus horizontal total of each plane.
+        /// `img` and `out` match `layout`, whose planes are no larger than
+        /// `max_plane_len`.
+        fn exact_sums(img: &[Self], layout: &Layout, out: &mut [u64]);
+    }
+}
+
+macro_rules! float_element {
+    ($t:ty) => {
+        impl Element for $t {
+            type Output = $t;
+        }
+
+        impl FloatElement for $t {}
+
+        impl sealed::Kernels for $t {
+            fn values(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                out: &mut [$t],
+            ) {
+                kernels::float_values(img, layout, reduction, out)
+            }
+
+            fn max_plane_len() -> u64 {
+                u64::MAX
+            }
+        }
+
+        impl sealed::FloatKernels for $t {
+            fn gradient(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                upstream: &[$t],
+                grad: &mut [$t],
+            ) {
+                kernels::float_gradient(img, layout, reduction, upstream, grad)
+            }
+        }
+    };
+}
+
+float_element!(f32);
+float_element!(f64);
+
+macro_rules! integer_element {
+    ($t:ty) => {
+        impl Element for $t {
+            type Output = f64;
+        }
+
+        impl IntegerElement for $t {}
+
+        impl sealed::Kernels for $t {
+            fn values(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                out: &mut [f64],
+            ) {
+                kernels::integer_values(img, layout, reduction, out)
+            }
+
+            fn max_plane_len() -> u64 {
+                kernels::max_integer_plane_len::<$t>()
+            }
+        }
+
+        impl sealed::IntegerKernels for $t {
+            fn exact_sums(img: &[$t], layout: &Layout, out: &mut [u64]) {
+                kernels::integer_exact_sums(img, layout, out)
+            }
+        }
+    };
+}
+
+integer_element!(u8);
+integer_element!(u16);
+integer_element!(i16);

@@ -1,0 +1,140 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+/// Everything that can be wrong with the arguments of a call.
+///
+/// Each variant carries the numbers involved, and its [`Display`] message
+/// states them, so a log line is enough to find the mistake:
+///
+/// ```
+/// use total_variation::{Error, Reduction, total_variation};
+///
+/// let img = [0.0f32; 23];
+/// let err = total_variation(&img, &[2, 3, 4], Reduction::Sum).unwrap_err();
+/// assert_eq!(err, Error::LengthMismatch { expected: 24, actual: 23 });
+/// assert_eq!(
+///     err.to_string(),
+///     "the shape holds 24 elements but the slice has 23"
+/// );
+/// ```
+///
+/// [`Display`]: core::fmt::Display
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// The shape has fewer than two dimensions: height and width are needed.
+    ShapeTooShort {
+        /// How many dimensions the shape has.
+        dims: usize,
+    },
+    /// The number of planes, of elements in a plane, or of elements in
+    /// all does not fit in `usize`.
+    ShapeOverflow,
+    /// The image slice does not hold exactly the elements of the shape.
+    LengthMismatch {
+        /// Elements the shape describes.
+        expected: usize,
+        /// Elements in the slice.
+        actual: usize,
+    },
+    /// The output slice for the per-plane values has the wrong length.
+    OutputLength {
+        /// Planes in the shape.
+        expected: usize,
+        /// Length of the output slice.
+        actual: usize,
+    },
+    /// The upstream gradient does not hold one value per plane.
+    UpstreamLength {
+        /// Planes in the shape.
+        expected: usize,
+        /// Length of the upstream slice.
+        actual: usize,
+    },
+    /// The gradient output slice does not match the image.
+    GradientLength {
+        /// Elements the shape describes.
+        expected: usize,
+        /// Length of the gradient slice.
+        actual: usize,
+    },
+    /// A byte buffer's length is not a multiple of the element size.
+    ByteLength {
+        /// Length of the buffer in bytes.
+        bytes: usize,
+        /// Size of one element in bytes.
+        element_size: usize,
+    },
+    /// A byte buffer does not start on the element's alignment.
+    Misaligned {
+        /// The alignment the element type needs, in bytes.
+        align: usize,
+    },
+    /// A plane is so large that its exact integer total could exceed
+    /// `u64::MAX`.
+    PlaneTooLarge {
+        /// Elements in one plane.
+        elements: usize,
+        /// The largest plane this element type supports.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::ShapeTooShort { dims } => write!(
+                f,
+                "a shape needs at least two dimensions (height and width), \
+                 got {dims}"
+            ),
+            Error::ShapeOverflow => f.write_str(
+                "the number of elements in the shape does not fit in usize",
+            ),
+            Error::LengthMismatch { expected, actual } => write!(
+                f,
+                "the shape holds {expected} elements but the slice has \
+                 {actual}"
+            ),
+            Error::OutputLength { expected, actual } if actual < expected => {
+                write!(
+                    f,
+                    "the output slice has room for {actual} planes but \
+                     {expected} are needed"
+                )
+            }
+            Error::OutputLength { expected, actual } => write!(
+                f,
+                "the output slice has room for {actual} planes but the \
+                 shape has only {expected}"
+            ),
+            Error::UpstreamLength { expected, actual } => write!(
+                f,
+                "the upstream gradient has {actual} values but the shape \
+                 has {expected} planes"
+            ),
+            Error::GradientLength { expected, actual } => write!(
+                f,
+                "the gradient slice has {actual} elements but the shape \
+                 holds {expected}"
+            ),
+            Error::ByteLength { bytes, element_size } => write!(
+                f,
+                "the byte buffer has {bytes} bytes, not a multiple of the \
+                 {element_size}-byte element size"
+            ),
+            Error::Misaligned { align } => write!(
+                f,
+                "the byte buffer does not start on a {align}-byte boundary"
+            ),
+            Error::PlaneTooLarge { elements, limit } => write!(
+                f,
+                "a plane of {elements} elements could overflow an exact u64 \
+                 total; this element type allows at most {limit}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

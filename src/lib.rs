@@ -1,0 +1,238 @@
+//! Total variation (TV) of images, and its gradient: exact, allocation-free
+//! when asked, and in `#![no_std]`.
+//!
+//! # What it computes
+//!
+//! For a plane `x` of `H` rows and `W` columns, the anisotropic TV is
+//!
+//! ```text
+//! TV(x) = Σ |x[i+1, j] − x[i, j]|  +  Σ |x[i, j+1] − x[i, j]|
+//!         (vertical, (H−1)·W terms)   (horizontal, H·(W−1) terms)
+//! ```
+//!
+//! An image is a flat, row-major slice with a shape `(*, H, W)`: zero or
+//! more leading dimensions (batch, channels, …), then height and width.
+//! One value comes out per plane, in row-major order of the leading
+//! dimensions. It is a loss and a regulariser (denoising, style transfer,
+//! radiance-field grids), and a measure of sharpness or noise.
+//!
+//! ```
+//! use total_variation::{Reduction, total_variation, total_variation_grad};
+//!
+//! // Two planes of 2×3: shape (2, 2, 3).
+//! let img = [
+//!     0.0f32, 1.0, 3.0, //
+//!     0.0, 1.0, 3.0, //
+//!     5.0, 5.0, 5.0, //
+//!     5.0, 5.0, 5.0,
+//! ];
+//! let tv = total_variation(&img, &[2, 2, 3], Reduction::Sum)?;
+//! assert_eq!(tv, [6.0, 0.0]);
+//!
+//! // The gradient of 1·TV(plane 0) + 2·TV(plane 1).
+//! let grad = total_variation_grad(&img, &[2, 2, 3], Reduction::Sum,
+//!     &[1.0, 2.0])?;
+//! assert_eq!(&grad[..3], &[-1.0, 0.0, 1.0]);
+//! # Ok::<(), total_variation::Error>(())
+//! ```
+//!
+//! # Conventions
+//!
+//! The reference is `kornia.losses.total_variation` (kornia 0.9):
+//!
+//! - [`Reduction::Sum`] (the default) sums the differences;
+//!   [`Reduction::Mean`] adds the mean of the vertical term over its
+//!   `(H−1)·W` differences and the mean of the horizontal term over its
+//!   `H·(W−1)`. An axis with no neighbours contributes 0.
+//! - Non-finite values follow IEEE arithmetic: a NaN in a plane makes its
+//!   value NaN, `inf − inf` is NaN, and an overflowing sum is `+inf`.
+//! - Empty shapes are valid: no plane gives an empty output, and `H = 0` or
+//!   `W = 0` gives 0 for each plane.
+//! - The gradient is that of `Σₚ gₚ·TVₚ` for an upstream gradient `g` with
+//!   one value per plane, with the subgradient `sign(0) = sign(NaN) = 0`.
+//!   Its four terms per element are added in the order torch's autograd
+//!   uses, so it equals torch's result bit for bit with
+//!   [`Reduction::Sum`] and [`Reduction::Mean`] alike.
+//! - Integer images (`u8`, `u16`, `i16`) are exact: differences never wrap,
+//!   [`total_variation_exact`] returns `u64` totals, and the `f64` values
+//!   are computed from those totals. kornia cannot take `u16` at all and
+//!   returns `f32` means.
+//!
+//! # Numerics
+//!
+//! Floating-point totals use blocked pairwise summation in one documented
+//! order (vectors of 16 `f32` or 8 `f64` lanes, blocks of 8 vectors,
+//! blocks combined as a balanced tree, lanes reduced by halving). The order
+//! is part of the definition of the result: any backend returns the same
+//! bits. The error grows with the logarithm of the plane size, not with the
+//! size itself, so large planes stay accurate in `f32`.
+//!
+//! # Features
+//!
+//! - `std` (default): implies `alloc`.
+//! - `alloc`: the functions that return a `Vec`.
+//!
+//! Without either, the `_into` forms write into slices the caller owns, and
+//! the crate builds for bare-metal targets such as `thumbv7em-none-eabihf`.
+
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+mod bytes;
+mod element;
+mod error;
+mod kernels;
+mod layout;
+mod options;
+mod sum;
+
+pub use bytes::pixels_from_bytes;
+pub use element::{Element, FloatElement, IntegerElement};
+pub use error::Error;
+pub use layout::Layout;
+pub use options::{Reduction, TotalVariation};
+
+/// The total variation of each plane of an image of shape `(*, H, W)`.
+///
+/// # Errors
+///
+/// An [`Error`] when the shape is invalid (see [`Layout::new`]) or does not
+/// match `img`, and [`Error::PlaneTooLarge`] for an integer plane whose
+/// total could overflow `u64`.
+///
+/// ```
+/// use total_variation::{Reduction, total_variation};
+///
+/// let img = [1.0f64, 2.0, 4.0, 8.0];
+/// assert_eq!(total_variation(&img, &[2, 2], Reduction::Sum)?, [1.0 + 4.0 + 3.0 + 6.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub fn total_variation<T: Element>(
+    img: &[T],
+    shape: &[usize],
+    reduction: Reduction,
+) -> Result<Vec<T::Output>, Error> {
+    TotalVariation::new()
+        .with_reduction(reduction)
+        .value(img, &Layout::new(shape)?)
+}
+
+/// Writes the total variation of each plane into `out`, which must hold
+/// one value per plane. Needs no allocator.
+///
+/// # Errors
+///
+/// As [`total_variation`], and [`Error::OutputLength`] when `out` does not
+/// hold one value per plane.
+///
+/// ```
+/// use total_variation::{Error, Reduction, total_variation_into};
+///
+/// let img = [0u8; 2 * 3 * 4 * 4];
+/// let mut out = [0.0f64; 2];
+/// let err = total_variation_into(&img, &[2, 3, 4, 4], Reduction::Sum, &mut out);
+/// assert_eq!(err, Err(Error::OutputLength { expected: 6, actual: 2 }));
+/// ```
+pub fn total_variation_into<T: Element>(
+    img: &[T],
+    shape: &[usize],
+    reduction: Reduction,
+    out: &mut [T::Output],
+) -> Result<(), Error> {
+    TotalVariation::new().with_reduction(reduction).value_into(
+        img,
+        &Layout::new(shape)?,
+        out,
+    )
+}
+
+/// The gradient of `Σₚ upstream[p] · TVₚ` with respect to every element of
+/// `img`, shaped like `img`. See [`TotalVariation::gradient_into`].
+///
+/// # Errors
+///
+/// As [`TotalVariation::gradient_into`], and the shape errors of
+/// [`Layout::new`].
+///
+/// ```
+/// use total_variation::{Reduction, total_variation_grad};
+///
+/// let grad = total_variation_grad(&[0.0f32, 0.0, 1.0], &[1, 3], Reduction::Sum, &[1.0])?;
+/// assert_eq!(grad, [0.0, -1.0, 1.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub fn total_variation_grad<T: FloatElement>(
+    img: &[T],
+    shape: &[usize],
+    reduction: Reduction,
+    upstream: &[T],
+) -> Result<Vec<T>, Error> {
+    TotalVariation::new().with_reduction(reduction).gradient(
+        img,
+        &Layout::new(shape)?,
+        upstream,
+    )
+}
+
+/// Writes the gradient of `Σₚ upstream[p] · TVₚ` into `grad`, which must be
+/// as long as `img`. Needs no allocator.
+///
+/// # Errors
+///
+/// As [`total_variation_grad`], and [`Error::GradientLength`] when `grad`
+/// is not as long as `img`.
+///
+/// ```
+/// use total_variation::{Reduction, total_variation_grad_into};
+///
+/// let mut grad = [0.0f64; 2];
+/// total_variation_grad_into(&[3.0, 1.0], &[2, 1], Reduction::Mean, &[4.0], &mut grad)?;
+/// assert_eq!(grad, [4.0, -4.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+pub fn total_variation_grad_into<T: FloatElement>(
+    img: &[T],
+    shape: &[usize],
+    reduction: Reduction,
+    upstream: &[T],
+    grad: &mut [T],
+) -> Result<(), Error> {
+    TotalVariation::new().with_reduction(reduction).gradient_into(
+        img,
+        &Layout::new(shape)?,
+        upstream,
+        grad,
+    )
+}
+
+/// The exact `u64` sum of each plane of an integer image.
+///
+/// # Errors
+///
+/// As [`total_variation`].
+///
+/// ```
+/// use total_variation::total_variation_exact;
+///
+/// let img = [0u8, 255, 0, 255];
+/// assert_eq!(total_variation_exact(&img, &[2, 2])?, [2 * 255]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub fn total_variation_exact<T: IntegerElement>(
+    img: &[T],
+    shape: &[usize],
+) -> Result<Vec<u64>, Error> {
+    TotalVariation::new().exact_sum(img, &Layout::new(shape)?)
+}

@@ -1,0 +1,303 @@
+//! The reusable configuration of a total-variation computation.
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+use crate::{Element, Error, FloatElement, IntegerElement, Layout};
+
+/// How the differences of a plane become one value.
+///
+/// ```
+/// use total_variation::{Reduction, total_variation};
+///
+/// // 3 rows of 2: two vertical differences per column, one horizontal per
+/// // row.
+/// let img = [0.0f32, 1.0, 0.0, 1.0, 0.0, 5.0];
+/// let sum = total_variation(&img, &[3, 2], Reduction::Sum)?;
+/// let mean = total_variation(&img, &[3, 2], Reduction::Mean)?;
+/// assert_eq!(sum, [4.0 + 7.0]);
+/// assert_eq!(mean, [4.0 / 4.0 + 7.0 / 3.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reduction {
+    /// The sum of all absolute differences (kornia's default).
+    #[default]
+    Sum,
+    /// The mean of the `(H−1)·W` vertical differences plus the mean of the
+    /// `H·(W−1)` horizontal ones. A term with no difference (a single row
+    /// or column) contributes zero.
+    Mean,
+}
+
+/// A reusable, `Copy` configuration: computes values and gradients of
+/// total variation on a [`Layout`].
+///
+/// ```
+/// use total_variation::{Layout, Reduction, TotalVariation};
+///
+/// let tv = TotalVariation::new().with_reduction(Reduction::Mean);
+/// let layout = Layout::new(&[2, 2, 2])?;
+/// let img = [0.0f64, 1.0, 0.0, 1.0, /* second plane */ 1.0, 1.0, 1.0, 1.0];
+/// assert_eq!(tv.value(&img, &layout)?, [1.0, 0.0]);
+/// # Ok::<(), total_variation::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TotalVariation {
+    reduction: Reduction,
+}
+
+impl TotalVariation {
+    /// The default configuration: [`Reduction::Sum`].
+    ///
+    /// ```
+    /// use total_variation::{Reduction, TotalVariation};
+    ///
+    /// assert_eq!(TotalVariation::new().reduction(), Reduction::Sum);
+    /// ```
+    pub const fn new() -> Self {
+        TotalVariation { reduction: Reduction::Sum }
+    }
+
+    /// The same configuration with another reduction.
+    ///
+    /// ```
+    /// use total_variation::{Reduction, TotalVariation};
+    ///
+    /// let tv = TotalVariation::new().with_reduction(Reduction::Mean);
+    /// assert_eq!(tv.reduction(), Reduction::Mean);
+    /// ```
+    pub const fn with_reduction(self, reduction: Reduction) -> Self {
+        TotalVariation { reduction }
+    }
+
+    /// The reduction in use.
+    ///
+    /// ```
+    /// use total_variation::{Reduction, TotalVariation};
+    ///
+    /// assert_eq!(TotalVariation::default().reduction(), Reduction::Sum);
+    /// ```
+    pub const fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    /// Writes one value per plane into `out`, without allocating.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] when `img` does not hold
+    /// [`Layout::len`] elements, [`Error::OutputLength`] when `out` does not
+    /// hold [`Layout::planes`] values, and [`Error::PlaneTooLarge`] for an
+    /// integer plane whose exact total could overflow `u64`.
+    ///
+    /// ```
+    /// use total_variation::{Layout, TotalVariation};
+    ///
+    /// let layout = Layout::new(&[2, 1, 3])?;
+    /// let mut out = [0.0f32; 2];
+    /// TotalVariation::new().value_into(
+    ///     &[0.0f32, 1.0, 3.0, 2.0, 2.0, 2.0],
+    ///     &layout,
+    ///     &mut out,
+    /// )?;
+    /// assert_eq!(out, [3.0, 0.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub fn value_into<T: Element>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+        out: &mut [T::Output],
+    ) -> Result<(), Error> {
+        check_image::<T>(img, layout)?;
+        if out.len() != layout.planes() {
+            return Err(Error::OutputLength {
+                expected: layout.planes(),
+                actual: out.len(),
+            });
+        }
+        T::values(img, layout, self.reduction, out);
+        Ok(())
+    }
+
+    /// One value per plane, in row-major order of the leading dimensions.
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::value_into`], but for the output slice.
+    ///
+    /// ```
+    /// use total_variation::{Layout, TotalVariation};
+    ///
+    /// let layout = Layout::new(&[2, 2])?;
+    /// let tv = TotalVariation::new().value(&[1u16, 3, 0, 65535], &layout)?;
+    /// assert_eq!(tv, [(1 + 65532 + 2 + 65535) as f64]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn value<T: Element>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+    ) -> Result<Vec<T::Output>, Error> {
+        let mut out = alloc::vec![T::Output::default(); layout.planes()];
+        self.value_into(img, layout, &mut out)?;
+        Ok(out)
+    }
+
+    /// Writes into `grad` the gradient of `Σₚ upstream[p] · TVₚ` with
+    /// respect to every element of `img`, without allocating.
+    ///
+    /// This is what autograd computes for kornia's function when the
+    /// per-plane output receives the gradient `upstream`. The subgradient
+    /// of `|d|` is `sign(d)`, zero where `d` is zero or NaN. With
+    /// [`Reduction::Mean`], each term's share is `upstream[p]` divided by
+    /// its own count of differences.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] when `img` does not match `layout`,
+    /// [`Error::UpstreamLength`] when `upstream` does not hold one value
+    /// per plane, and [`Error::GradientLength`] when `grad` is not as long
+    /// as `img`.
+    ///
+    /// ```
+    /// use total_variation::{Layout, TotalVariation};
+    ///
+    /// let layout = Layout::new(&[1, 3])?;
+    /// let mut grad = [f32::NAN; 3];
+    /// TotalVariation::new().gradient_into(
+    ///     &[0.0, 2.0, 1.0],
+    ///     &layout,
+    ///     &[0.5],
+    ///     &mut grad,
+    /// )?;
+    /// // |x1 − x0| + |x2 − x1|: d/dx0 = −1, d/dx1 = 1 + 1, d/dx2 = −1.
+    /// assert_eq!(grad, [-0.5, 1.0, -0.5]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub fn gradient_into<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+        upstream: &[T],
+        grad: &mut [T],
+    ) -> Result<(), Error> {
+        layout.check_len(img.len())?;
+        if upstream.len() != layout.planes() {
+            return Err(Error::UpstreamLength {
+                expected: layout.planes(),
+                actual: upstream.len(),
+            });
+        }
+        if grad.len() != layout.len() {
+            return Err(Error::GradientLength {
+                expected: layout.len(),
+                actual: grad.len(),
+            });
+        }
+        T::gradient(img, layout, self.reduction, upstream, grad);
+        Ok(())
+    }
+
+    /// The gradient of `Σₚ upstream[p] · TVₚ`, shaped like `img`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::gradient_into`], but for the output slice.
+    ///
+    /// ```
+    /// use total_variation::{Layout, Reduction, TotalVariation};
+    ///
+    /// let tv = TotalVariation::new().with_reduction(Reduction::Mean);
+    /// let layout = Layout::new(&[2, 1])?;
+    /// // One vertical difference, no horizontal one.
+    /// assert_eq!(tv.gradient(&[5.0f64, 1.0], &layout, &[1.0])?, [1.0, -1.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn gradient<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+        upstream: &[T],
+    ) -> Result<Vec<T>, Error> {
+        let mut grad = alloc::vec![T::default(); img.len()];
+        self.gradient_into(img, layout, upstream, &mut grad)?;
+        Ok(grad)
+    }
+
+    /// Writes the exact sum of each plane of an integer image, without
+    /// allocating. The reduction of the configuration is not used: a mean
+    /// is not an integer.
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::value_into`].
+    ///
+    /// ```
+    /// use total_variation::{Layout, TotalVariation};
+    ///
+    /// let mut out = [0u64; 1];
+    /// TotalVariation::new().exact_sum_into(
+    ///     &[0u8, 255, 255, 0],
+    ///     &Layout::new(&[2, 2])?,
+    ///     &mut out,
+    /// )?;
+    /// assert_eq!(out, [4 * 255]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub fn exact_sum_into<T: IntegerElement>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+        out: &mut [u64],
+    ) -> Result<(), Error> {
+        check_image::<T>(img, layout)?;
+        if out.len() != layout.planes() {
+            return Err(Error::OutputLength {
+                expected: layout.planes(),
+                actual: out.len(),
+            });
+        }
+        T::exact_sums(img, layout, out);
+        Ok(())
+    }
+
+    /// The exact sum of each plane of an integer image, as `u64`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::value_into`], but for the output slice.
+    ///
+    /// ```
+    /// use total_variation::{Layout, TotalVariation};
+    ///
+    /// let img = [u16::MAX, 0, u16::MAX];
+    /// let exact = TotalVariation::new().exact_sum(&img, &Layout::new(&[1, 3])?)?;
+    /// assert_eq!(exact, [2 * 65535]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn exact_sum<T: IntegerElement>(
+        &self,
+        img: &[T],
+        layout: &Layout,
+    ) -> Result<Vec<u64>, Error> {
+        let mut out = alloc::vec![0; layout.planes()];
+        self.exact_sum_into(img, layout, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Checks the image length, and that an integer plane's total fits.
+fn check_image<T: Element>(img: &[T], layout: &Layout) -> Result<(), Error> {
+    layout.check_len(img.len())?;
+    let limit = T::max_plane_len();
+    match u64::try_from(layout.plane_len()) {
+        Ok(len) if len <= limit => Ok(()),
+        _ => Err(Error::PlaneTooLarge { elements: layout.plane_len(), limit }),
+    }
+}
