@@ -96,6 +96,11 @@ mod options;
 mod sum;
 
 pub use bytes::pixels_from_bytes;
+
+/// The examples of README.md, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 pub use element::{Element, FloatElement, IntegerElement};
 pub use error::Error;
 pub use layout::Layout;
