@@ -45,6 +45,11 @@ pub enum Error {
         /// Length of the output slice.
         actual: usize,
     },
+    /// The output of a call that returns a `Vec` cannot be allocated.
+    OutputAllocation {
+        /// Values the output would hold.
+        values: usize,
+    },
     /// The upstream gradient does not hold one value per plane.
     UpstreamLength {
         /// Planes in the shape.
@@ -109,6 +114,9 @@ impl fmt::Display for Error {
                 "the output slice has room for {actual} planes but the \
                  shape has only {expected}"
             ),
+            Error::OutputAllocation { values } => {
+                write!(f, "cannot allocate an output of {values} values")
+            }
             Error::UpstreamLength { expected, actual } => write!(
                 f,
                 "the upstream gradient has {actual} values but the shape \

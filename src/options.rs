@@ -142,7 +142,8 @@ impl TotalVariation {
         img: &[T],
         layout: &Layout,
     ) -> Result<Vec<T::Output>, Error> {
-        let mut out = alloc::vec![T::Output::default(); layout.planes()];
+        check_image::<T>(img, layout)?;
+        let mut out = output_vec(layout.planes())?;
         self.value_into(img, layout, &mut out)?;
         Ok(out)
     }
@@ -224,7 +225,8 @@ impl TotalVariation {
         layout: &Layout,
         upstream: &[T],
     ) -> Result<Vec<T>, Error> {
-        let mut grad = alloc::vec![T::default(); img.len()];
+        layout.check_len(img.len())?;
+        let mut grad = output_vec(img.len())?;
         self.gradient_into(img, layout, upstream, &mut grad)?;
         Ok(grad)
     }
@@ -286,10 +288,23 @@ impl TotalVariation {
         img: &[T],
         layout: &Layout,
     ) -> Result<Vec<u64>, Error> {
-        let mut out = alloc::vec![0; layout.planes()];
+        check_image::<T>(img, layout)?;
+        let mut out = output_vec(layout.planes())?;
         self.exact_sum_into(img, layout, &mut out)?;
         Ok(out)
     }
+}
+
+/// A vector of `len` default values, or an error when it cannot be
+/// allocated: a shape of many empty planes (`[usize::MAX, 0, 5]`) asks for
+/// more output than memory can hold.
+#[cfg(feature = "alloc")]
+fn output_vec<T: Copy + Default>(len: usize) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(len)
+        .map_err(|_| Error::OutputAllocation { values: len })?;
+    out.resize(len, T::default());
+    Ok(out)
 }
 
 /// Checks the image length, and that an integer plane's total fits.
