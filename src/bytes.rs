@@ -37,7 +37,7 @@ pub fn pixels_from_bytes<T: Element + bytemuck::Pod>(
     if bytes.as_ptr().align_offset(align) != 0 {
         return Err(Error::Misaligned { align });
     }
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         return Err(Error::ByteLength {
             bytes: bytes.len(),
             element_size: size,

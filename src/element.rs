@@ -1,7 +1,7 @@
 //! The pixel types the crate accepts, and what each one returns.
 
 use crate::kernels;
-use crate::{Layout, Reduction};
+use crate::{Backend, Error, Layout, Reduction};
 
 /// A pixel type: `f32`, `f64`, `u8`, `u16` or `i16`.
 ///
@@ -67,8 +67,10 @@ pub(crate) mod sealed {
             img: &[Self],
             layout: &Layout,
             reduction: Reduction,
+            backend: Backend,
             out: &mut [<Self as Element>::Output],
-        ) where
+        ) -> Result<(), Error>
+        where
             Self: Element;
 
         /// The largest plane whose totals cannot overflow.
@@ -83,9 +85,10 @@ pub(crate) mod sealed {
             img: &[Self],
             layout: &Layout,
             reduction: Reduction,
+            backend: Backend,
             upstream: &[Self],
             grad: &mut [Self],
-        );
+        ) -> Result<(), Error>;
     }
 
     /// The exact totals of the integer types.
@@ -93,7 +96,12 @@ pub(crate) mod sealed {
         /// Writes the exact vertical plus horizontal total of each plane.
         /// `img` and `out` match `layout`, whose planes are no larger than
         /// `max_plane_len`.
-        fn exact_sums(img: &[Self], layout: &Layout, out: &mut [u64]);
+        fn exact_sums(
+            img: &[Self],
+            layout: &Layout,
+            backend: Backend,
+            out: &mut [u64],
+        ) -> Result<(), Error>;
     }
 }
 
@@ -110,9 +118,10 @@ macro_rules! float_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                backend: Backend,
                 out: &mut [$t],
-            ) {
-                kernels::float_values(img, layout, reduction, out)
+            ) -> Result<(), Error> {
+                kernels::float_values(img, layout, reduction, backend, out)
             }
 
             fn max_plane_len() -> u64 {
@@ -125,10 +134,13 @@ macro_rules! float_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                backend: Backend,
                 upstream: &[$t],
                 grad: &mut [$t],
-            ) {
-                kernels::float_gradient(img, layout, reduction, upstream, grad)
+            ) -> Result<(), Error> {
+                kernels::float_gradient(
+                    img, layout, reduction, backend, upstream, grad,
+                )
             }
         }
     };
@@ -150,9 +162,10 @@ macro_rules! integer_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                backend: Backend,
                 out: &mut [f64],
-            ) {
-                kernels::integer_values(img, layout, reduction, out)
+            ) -> Result<(), Error> {
+                kernels::integer_values(img, layout, reduction, backend, out)
             }
 
             fn max_plane_len() -> u64 {
@@ -161,8 +174,13 @@ macro_rules! integer_element {
         }
 
         impl sealed::IntegerKernels for $t {
-            fn exact_sums(img: &[$t], layout: &Layout, out: &mut [u64]) {
-                kernels::integer_exact_sums(img, layout, out)
+            fn exact_sums(
+                img: &[$t],
+                layout: &Layout,
+                backend: Backend,
+                out: &mut [u64],
+            ) -> Result<(), Error> {
+                kernels::integer_exact_sums(img, layout, backend, out)
             }
         }
     };

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::Backend;
+
 /// Everything that can be wrong with the arguments of a call.
 ///
 /// Each variant carries the numbers involved, and its [`Display`] message
@@ -84,6 +86,11 @@ pub enum Error {
         /// The largest plane this element type supports.
         limit: u64,
     },
+    /// The backend asked for cannot run on this CPU or architecture.
+    BackendUnavailable {
+        /// The backend asked for.
+        backend: Backend,
+    },
 }
 
 impl fmt::Display for Error {
@@ -140,6 +147,11 @@ impl fmt::Display for Error {
                 f,
                 "a plane of {elements} elements could overflow an exact u64 \
                  total; this element type allows at most {limit}"
+            ),
+            Error::BackendUnavailable { backend } => write!(
+                f,
+                "the {backend:?} backend cannot run on this CPU or \
+                 architecture"
             ),
         }
     }

@@ -31,6 +31,49 @@ pub enum Reduction {
     Mean,
 }
 
+/// The code that computes: every backend returns the same bits.
+///
+/// ```
+/// use total_variation::Backend;
+///
+/// assert!(Backend::Scalar.is_available());
+/// assert!(Backend::Portable.is_available());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// The fastest backend this CPU runs: AVX2 on x86-64 CPUs that have
+    /// it (detected at run time under `std`, at compile time without),
+    /// the portable SIMD backend elsewhere.
+    #[default]
+    Auto,
+    /// Plain scalar code, one lane at a time: the definition of the
+    /// results.
+    Scalar,
+    /// Portable SIMD through the `wide` crate, in the instruction set the
+    /// crate was compiled for: SSE2 on a default x86-64 build, NEON on
+    /// aarch64.
+    Portable,
+    /// AVX2 kernels compiled with `#[target_feature]`, whatever the build
+    /// flags. Unavailable on other CPUs and architectures.
+    Avx2,
+}
+
+impl Backend {
+    /// Whether this backend can run here.
+    ///
+    /// ```
+    /// use total_variation::Backend;
+    ///
+    /// if !Backend::Avx2.is_available() {
+    ///     println!("no AVX2: Auto uses the portable backend");
+    /// }
+    /// ```
+    pub fn is_available(self) -> bool {
+        crate::kernels::is_available(self)
+    }
+}
+
 /// A reusable, `Copy` configuration: computes values and gradients of
 /// total variation on a [`Layout`].
 ///
@@ -46,6 +89,7 @@ pub enum Reduction {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TotalVariation {
     reduction: Reduction,
+    backend: Backend,
 }
 
 impl TotalVariation {
@@ -57,7 +101,7 @@ impl TotalVariation {
     /// assert_eq!(TotalVariation::new().reduction(), Reduction::Sum);
     /// ```
     pub const fn new() -> Self {
-        TotalVariation { reduction: Reduction::Sum }
+        TotalVariation { reduction: Reduction::Sum, backend: Backend::Auto }
     }
 
     /// The same configuration with another reduction.
@@ -69,7 +113,37 @@ impl TotalVariation {
     /// assert_eq!(tv.reduction(), Reduction::Mean);
     /// ```
     pub const fn with_reduction(self, reduction: Reduction) -> Self {
-        TotalVariation { reduction }
+        TotalVariation { reduction, ..self }
+    }
+
+    /// The same configuration on another backend.
+    ///
+    /// Every backend returns the same bits; the choice only changes the
+    /// speed. Forcing one is for tests, benchmarks and fuzzing.
+    ///
+    /// ```
+    /// use total_variation::{Backend, Layout, TotalVariation};
+    ///
+    /// let img: Vec<f32> = (0..100).map(|i| (i * i % 7) as f32).collect();
+    /// let layout = Layout::new(&[10, 10])?;
+    /// let scalar = TotalVariation::new().with_backend(Backend::Scalar);
+    /// let auto = TotalVariation::new();
+    /// assert_eq!(scalar.value(&img, &layout)?, auto.value(&img, &layout)?);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub const fn with_backend(self, backend: Backend) -> Self {
+        TotalVariation { backend, ..self }
+    }
+
+    /// The backend in use.
+    ///
+    /// ```
+    /// use total_variation::{Backend, TotalVariation};
+    ///
+    /// assert_eq!(TotalVariation::new().backend(), Backend::Auto);
+    /// ```
+    pub const fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The reduction in use.
@@ -118,8 +192,7 @@ impl TotalVariation {
                 actual: out.len(),
             });
         }
-        T::values(img, layout, self.reduction, out);
-        Ok(())
+        T::values(img, layout, self.reduction, self.backend, out)
     }
 
     /// One value per plane, in row-major order of the leading dimensions.
@@ -199,8 +272,7 @@ impl TotalVariation {
                 actual: grad.len(),
             });
         }
-        T::gradient(img, layout, self.reduction, upstream, grad);
-        Ok(())
+        T::gradient(img, layout, self.reduction, self.backend, upstream, grad)
     }
 
     /// The gradient of `Σₚ upstream[p] · TVₚ`, shaped like `img`.
@@ -264,8 +336,7 @@ impl TotalVariation {
                 actual: out.len(),
             });
         }
-        T::exact_sums(img, layout, out);
-        Ok(())
+        T::exact_sums(img, layout, self.backend, out)
     }
 
     /// The exact sum of each plane of an integer image, as `u64`.

@@ -7,26 +7,42 @@
 //!
 //! 1. The differences of one row are cut into vectors of `LANES`
 //!    consecutive values (16 for `f32`, 8 for `f64`); the last vector of a
-//!    row is filled up with `+0.0`. Rows are fed one after the other, top
-//!    to bottom, and a row with no difference feeds nothing.
-//! 2. A block is `BLOCK_VECTORS` consecutive vectors, added lane by lane in
-//!    order into a block vector that starts at zero.
-//! 3. Finished blocks are combined as a balanced binary tree, in the way a
-//!    binary counter carries: a new block is added to the block of equal
-//!    rank on its left, if there is one, and the sum carries one rank up.
-//!    At the end the unfinished block is added to the remaining ranks from
-//!    the lowest to the highest.
+//!    row is filled up with `+0.0`.
+//! 2. The vectors of one row are grouped into blocks of `BLOCK_VECTORS`
+//!    consecutive vectors; the last block of a row may be shorter, and a
+//!    row with no difference has no block. A block's sum adds its vectors
+//!    lane by lane, in order.
+//! 3. The blocks of all rows, top to bottom, are combined as a balanced
+//!    binary tree, the way a binary counter carries: a new block is added
+//!    to the sum of equal rank on its left, if there is one, and the
+//!    result carries one rank up. At the end the remaining ranks are added
+//!    from the lowest to the highest.
 //! 4. The final vector is reduced by halving: lane `i` plus lane
 //!    `i + LANES/2`, then the same on the first half, down to one value.
 //!
-//! Because every value added is an absolute value (`+0.0`, positive, `+inf`
-//! or NaN), adding `+0.0` changes nothing, so the padding and the zero
-//! starts of the blocks do not alter the result. The rounding error grows
-//! with `BLOCK_VECTORS + log2(n)` instead of `n`, which keeps the sum of a
-//! 8192×8192 `f32` plane within about 1e-7 of the exact value.
+//! In pseudocode, for one term of one plane:
+//!
+//! ```text
+//! ranks = []                       # ranks[r]: a sum of 2^r blocks
+//! for row in rows:
+//!     for block in chunks(vectors(row), BLOCK_VECTORS):
+//!         carry = block[0] + block[1] + … (lane-wise, left to right)
+//!         r = 0
+//!         while ranks[r] is taken: carry = ranks[r] + carry; free r; r += 1
+//!         ranks[r] = carry
+//! total = 0; for r in taken ranks, lowest first: total = ranks[r] + total
+//! return halving_sum(total lanes)
+//! ```
+//!
+//! Every value added is an absolute value (`+0.0`, positive, `+inf` or
+//! NaN), so adding `+0.0` changes nothing: the padding does not alter the
+//! result. The rounding error grows with `BLOCK_VECTORS + log2(n)` instead
+//! of `n`, which keeps the sum of an 8192×8192 `f32` plane within about
+//! 1e-7 of the exact value. Blocks never span two rows, so a SIMD kernel
+//! sums each block in registers with no state carried between rows.
 
-/// The number of vectors summed in order before a block joins the tree.
-pub(crate) const BLOCK_VECTORS: usize = 8;
+/// The most vectors in one block.
+pub(crate) const BLOCK_VECTORS: usize = 16;
 
 /// The ranks of the tree: enough for `usize::MAX` blocks.
 const RANKS: usize = usize::BITS as usize;
@@ -39,9 +55,6 @@ pub(crate) trait LaneVector: Copy {
     /// The element type of a lane.
     type Scalar: Copy;
 
-    /// A vector of `+0.0` in every lane.
-    fn zero() -> Self;
-
     /// Lane-wise addition.
     fn add(self, other: Self) -> Self;
 
@@ -49,67 +62,52 @@ pub(crate) trait LaneVector: Copy {
     fn reduce(self) -> Self::Scalar;
 }
 
-/// Accumulates vectors into one sum in the order of the module docs.
+/// Combines block sums into one total in the order of the module docs.
 pub(crate) struct PairwiseSum<V: LaneVector> {
-    block: V,
-    vectors_in_block: usize,
-    /// Finished blocks so far; bit `r` set means `ranks[r]` holds a sum of
-    /// `2^r` blocks.
-    blocks_done: usize,
+    zero: V,
+    /// Blocks so far; bit `r` set means `ranks[r]` holds a sum of `2^r`
+    /// blocks.
+    blocks: usize,
     ranks: [V; RANKS],
 }
 
 impl<V: LaneVector> PairwiseSum<V> {
-    /// An empty sum.
-    pub(crate) fn new() -> Self {
-        PairwiseSum {
-            block: V::zero(),
-            vectors_in_block: 0,
-            blocks_done: 0,
-            ranks: [V::zero(); RANKS],
-        }
+    /// An empty sum; `zero` is the vector of `+0.0` in every lane.
+    #[inline(always)]
+    pub(crate) fn new(zero: V) -> Self {
+        PairwiseSum { zero, blocks: 0, ranks: [zero; RANKS] }
     }
 
     /// Starts over, keeping the storage. Ranks whose bit is clear are never
     /// read, so they need no clearing.
-    #[inline]
-    pub(crate) fn reset(&mut self) {
-        self.block = V::zero();
-        self.vectors_in_block = 0;
-        self.blocks_done = 0;
-    }
-
-    /// Adds the next vector of the sequence.
     #[inline(always)]
-    pub(crate) fn push(&mut self, vector: V) {
-        self.block = self.block.add(vector);
-        self.vectors_in_block += 1;
-        if self.vectors_in_block == BLOCK_VECTORS {
-            self.finish_block();
-        }
+    pub(crate) fn reset(&mut self) {
+        self.blocks = 0;
     }
 
-    #[inline(never)]
-    fn finish_block(&mut self) {
-        let mut carry = self.block;
+    /// Adds the sum of the next block.
+    // Inlined, like everything here, so that SIMD vectors stay in the
+    // instruction set of the kernel that uses them.
+    #[inline(always)]
+    pub(crate) fn push_block(&mut self, block: V) {
+        let mut carry = block;
         let mut rank = 0;
-        while self.blocks_done >> rank & 1 == 1 {
+        while self.blocks >> rank & 1 == 1 {
             carry = self.ranks[rank].add(carry);
             rank += 1;
         }
         // `rank < RANKS`: a usize of all ones would mean usize::MAX blocks
-        // of at least one vector each, more than memory can hold.
+        // of at least one difference each, more than memory can hold.
         self.ranks[rank] = carry;
-        self.blocks_done = self.blocks_done.wrapping_add(1);
-        self.block = V::zero();
-        self.vectors_in_block = 0;
+        self.blocks = self.blocks.wrapping_add(1);
     }
 
-    /// The sum of everything pushed since the last reset.
+    /// The sum of every block pushed since the last reset.
+    #[inline(always)]
     pub(crate) fn total(&self) -> V::Scalar {
-        let mut total = self.block;
+        let mut total = self.zero;
         for rank in 0..RANKS {
-            if self.blocks_done >> rank & 1 == 1 {
+            if self.blocks >> rank & 1 == 1 {
                 total = self.ranks[rank].add(total);
             }
         }
@@ -123,11 +121,6 @@ macro_rules! array_lane_vector {
     ($scalar:ty, $lanes:expr) => {
         impl LaneVector for [$scalar; $lanes] {
             type Scalar = $scalar;
-
-            #[inline(always)]
-            fn zero() -> Self {
-                [0.0; $lanes]
-            }
 
             #[inline(always)]
             fn add(self, other: Self) -> Self {
@@ -161,11 +154,12 @@ array_lane_vector!(f64, 8);
 mod tests {
     use super::*;
 
-    /// The tree shape, checked with exact small integers: any order gives
-    /// the same total, so this tests bookkeeping, not rounding.
+    /// The tree's bookkeeping, checked with exact small integers: any
+    /// order gives the same total, so this tests that every block counts
+    /// once, for every count of blocks.
     #[test]
-    fn totals_every_count_of_vectors() {
-        let mut sum = PairwiseSum::<[f64; 8]>::new();
+    fn totals_every_count_of_blocks() {
+        let mut sum = PairwiseSum::new([0.0f64; 8]);
         for count in 0..200usize {
             sum.reset();
             let mut expected = 0.0;
@@ -175,31 +169,33 @@ mod tests {
                     *value = (k * 8 + lane) as f64;
                     expected += *value;
                 }
-                sum.push(v);
+                sum.push_block(v);
             }
-            assert_eq!(sum.total(), expected, "{count} vectors");
+            assert_eq!(sum.total(), expected, "{count} blocks");
         }
     }
 
-    /// Rounding happens in the documented order. The first vector holds
-    /// 1.0 in lane 0, then 127 vectors hold t = 2^-53 (half an ulp of 1.0)
-    /// in every lane. Derived by hand:
-    /// - block 0, lane 0: 1 + t rounds back to 1 (ties to even), seven
-    ///   times; lanes 1..8 of block 0 keep 7t, every other block 8t a lane;
-    /// - the tree gives lane 0 = 1 + 120t (every partial sum is 1 plus an
-    ///   even multiple of t, so exact) and lanes 1..8 = 127t;
-    /// - halving: (1 + 120t) + 127t = 1 + 247t is a tie and rounds to
-    ///   1 + 248t; then 1 + 502t, then 1 + 1010t, all exact.
+    /// Rounding happens in the documented tree. Block 0 holds 1.0 in lane
+    /// 0; blocks 1 to 15 hold t = 2^-53 (half an ulp of 1.0) in every
+    /// lane. Derived by hand:
+    /// - the tree pairs block 0 with block 1 first: lane 0 becomes 1 + t,
+    ///   a tie, which rounds to even: 1. Every later partial sum of lane 0
+    ///   is 1 plus an even multiple of t (exact): 1 + 14t at the end;
+    ///   lanes 1 to 7 hold 15t.
+    /// - halving: (1 + 14t) + 15t = 1 + 29t, a tie between 1 + 28t and
+    ///   1 + 30t (14 and 15 ulps), rounds to the even 1 + 28t; then
+    ///   (1 + 28t) + 30t = 1 + 58t and (1 + 58t) + 60t = 1 + 118t, both
+    ///   exact.
     ///
-    /// A left-to-right sum would have returned 1.0.
+    /// A left-to-right sum would have returned 1.0 exactly.
     #[test]
     fn rounding_follows_the_documented_order() {
         let t = f64::EPSILON / 2.0;
-        let mut sum = PairwiseSum::<[f64; 8]>::new();
-        sum.push([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
-        for _ in 1..16 * BLOCK_VECTORS {
-            sum.push([t; 8]);
+        let mut sum = PairwiseSum::new([0.0f64; 8]);
+        sum.push_block([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        for _ in 1..16 {
+            sum.push_block([t; 8]);
         }
-        assert_eq!(sum.total(), 1.0 + 1010.0 * t);
+        assert_eq!(sum.total(), 1.0 + 118.0 * t);
     }
 }

@@ -834,7 +834,7 @@ fn check_extreme_checkerboard<T: total_variation::IntegerElement + Debug>(
     n: usize,
 ) {
     let img: Vec<T> = (0..n * n)
-        .map(|k| if (k / n + k % n) % 2 == 0 { lo } else { hi })
+        .map(|k| if (k / n + k % n).is_multiple_of(2) { lo } else { hi })
         .collect();
     let differences = (2 * n * (n - 1)) as u64;
     let shape = [1, n, n];
@@ -869,7 +869,7 @@ fn pixels<T: Float>(len: usize, seed: u32) -> Vec<T> {
         .map(|_| {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let v = (state >> 16) as f32 / 4096.0 - 8.0;
-            T::from(if state % 5 == 0 { 1.0 } else { v })
+            T::from(if state.is_multiple_of(5) { 1.0 } else { v })
         })
         .collect()
 }

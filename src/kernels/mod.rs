@@ -1,19 +1,243 @@
-//! The plane loops, and the row kernels they call.
+//! The plane loops, the row kernels they call, and the choice of backend.
 //!
 //! Every public entry point ends here after its arguments were checked:
 //! slices match the layout, and integer planes are small enough for exact
-//! `u64` totals. The functions below only cut the image into planes and
-//! turn the two totals of each plane (vertical and horizontal) into the
-//! requested reduction.
+//! `u64` totals. The loops below are generic over a [`FloatKernel`], the
+//! few vector operations a backend provides; each backend instantiates
+//! them once, inside a function compiled for its instruction set, so the
+//! whole loop runs in that set. The backend is chosen once per call.
+//!
+//! Backends:
+//! - `scalar`: the definition of every result, one lane at a time.
+//! - `portable`: the `wide` crate's vectors, in the instruction set the
+//!   crate was compiled for (SSE2 on a default x86-64 build, NEON on
+//!   aarch64, simd128 on wasm32 with that feature).
+//! - `x86_64::avx2`: `core::arch` kernels compiled for AVX2 and chosen at
+//!   run time when the CPU has it, whatever the build flags.
 
+mod portable;
 mod scalar;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86_64;
 
-use crate::sum::PairwiseSum;
-use crate::{Layout, Reduction};
+use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
+use crate::{Backend, Error, Layout, Reduction};
 pub(crate) use scalar::{Float, Integer};
 
+/// The vector operations a backend provides for one float type, over the
+/// logical lanes of the summation order ([`Float::LANES`]).
+pub(crate) trait FloatKernel<T: Float>: Copy {
+    /// The backend's vector of `T::LANES` lanes.
+    type Lanes: LaneVector<Scalar = T>;
+
+    /// A vector of `+0.0`.
+    fn zero(self) -> Self::Lanes;
+
+    /// `|b[j] − a[j]|` for the first `T::LANES` values; when the slices
+    /// are shorter, the missing lanes are `+0.0`.
+    fn abs_diff(self, a: &[T], b: &[T]) -> Self::Lanes;
+
+    /// Writes the gradient of `T::LANES` elements of a row from column
+    /// `start` on, where both horizontal neighbours exist
+    /// (`start ≥ 1`, `start + T::LANES < width`), into `out[..T::LANES]`.
+    /// Must give the bits of [`scalar::gradient_element`].
+    fn gradient_lanes(
+        self,
+        rows: &GradientRows<'_, T>,
+        start: usize,
+        factors: GradientFactors<T>,
+        out: &mut [T],
+    );
+}
+
+/// A row of a plane with the rows above and below it, where they exist.
+#[derive(Clone, Copy)]
+pub(crate) struct GradientRows<'a, T> {
+    pub(crate) above: Option<&'a [T]>,
+    pub(crate) row: &'a [T],
+    pub(crate) below: Option<&'a [T]>,
+}
+
+/// The upstream gradient's share for each term of a plane.
+#[derive(Clone, Copy)]
+pub(crate) struct GradientFactors<T> {
+    pub(crate) vertical: T,
+    pub(crate) horizontal: T,
+}
+
+/// The backend a call runs on, once availability was checked.
+#[derive(Clone, Copy)]
+pub(crate) enum Resolved {
+    Scalar,
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(x86_64::avx2::Avx2),
+}
+
+/// Whether the CPU running this code has AVX2: asked once of the CPU and
+/// cached by the standard library under `std`, fixed at compile time
+/// without it.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(target_feature = "avx2")
+    }
+}
+
+/// Whether a backend can run on this CPU.
+pub(crate) fn is_available(backend: Backend) -> bool {
+    resolve(backend).is_ok()
+}
+
+fn resolve(backend: Backend) -> Result<Resolved, Error> {
+    match backend {
+        Backend::Scalar => Ok(Resolved::Scalar),
+        Backend::Portable => Ok(Resolved::Portable),
+        Backend::Avx2 => {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(kernel) = x86_64::avx2::Avx2::detect() {
+                return Ok(Resolved::Avx2(kernel));
+            }
+            Err(Error::BackendUnavailable { backend })
+        }
+        Backend::Auto => {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(kernel) = x86_64::avx2::Avx2::detect() {
+                return Ok(Resolved::Avx2(kernel));
+            }
+            Ok(Resolved::Portable)
+        }
+    }
+}
+
+/// A float type with kernels on every backend.
+pub(crate) trait FloatDispatch: Float {
+    /// [`float_values_with`] on the resolved backend.
+    fn values_on(
+        backend: Resolved,
+        img: &[Self],
+        layout: &Layout,
+        reduction: Reduction,
+        out: &mut [Self],
+    );
+
+    /// [`float_gradient_with`] on the resolved backend.
+    fn gradient_on(
+        backend: Resolved,
+        img: &[Self],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[Self],
+        grad: &mut [Self],
+    );
+}
+
+macro_rules! float_dispatch {
+    ($t:ty) => {
+        impl FloatDispatch for $t {
+            fn values_on(
+                backend: Resolved,
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                out: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => float_values_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        reduction,
+                        out,
+                    ),
+                    Resolved::Portable => float_values_with(
+                        portable::Portable,
+                        img,
+                        layout,
+                        reduction,
+                        out,
+                    ),
+                    #[cfg(target_arch = "x86_64")]
+                    Resolved::Avx2(kernel) => x86_64::avx2::float_values(
+                        kernel, img, layout, reduction, out,
+                    ),
+                }
+            }
+
+            fn gradient_on(
+                backend: Resolved,
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                upstream: &[$t],
+                grad: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => float_gradient_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        grad,
+                    ),
+                    Resolved::Portable => float_gradient_with(
+                        portable::Portable,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        grad,
+                    ),
+                    #[cfg(target_arch = "x86_64")]
+                    Resolved::Avx2(kernel) => x86_64::avx2::float_gradient(
+                        kernel, img, layout, reduction, upstream, grad,
+                    ),
+                }
+            }
+        }
+    };
+}
+
+float_dispatch!(f32);
+float_dispatch!(f64);
+
 /// One value per plane of a floating-point image.
-pub(crate) fn float_values<T: Float>(
+pub(crate) fn float_values<T: FloatDispatch>(
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    backend: Backend,
+    out: &mut [T],
+) -> Result<(), Error> {
+    T::values_on(resolve(backend)?, img, layout, reduction, out);
+    Ok(())
+}
+
+/// The gradient of `Σ upstream[p] · TV(plane p)` for a floating-point
+/// image.
+pub(crate) fn float_gradient<T: FloatDispatch>(
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    backend: Backend,
+    upstream: &[T],
+    grad: &mut [T],
+) -> Result<(), Error> {
+    T::gradient_on(resolve(backend)?, img, layout, reduction, upstream, grad);
+    Ok(())
+}
+
+/// [`float_values`] on one backend.
+#[inline(always)]
+pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
+    kernel: K,
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
@@ -24,17 +248,32 @@ pub(crate) fn float_values<T: Float>(
         out.fill(T::ZERO);
         return;
     }
-    let mut vertical = PairwiseSum::new();
-    let mut horizontal = PairwiseSum::new();
+    let width = layout.width();
+    let mut vertical = PairwiseSum::new(kernel.zero());
+    let mut horizontal = PairwiseSum::new(kernel.zero());
     for (plane, out) in img.chunks_exact(plane_len).zip(out) {
         vertical.reset();
         horizontal.reset();
-        scalar::float_plane_sums(
-            plane,
-            layout.width(),
-            &mut vertical,
-            &mut horizontal,
-        );
+        let mut rows = plane.chunks_exact(width);
+        if let Some(first) = rows.next() {
+            push_abs_diffs(
+                kernel,
+                &mut horizontal,
+                &first[..width - 1],
+                &first[1..],
+            );
+            let mut above = first;
+            for row in rows {
+                push_row_pair(
+                    kernel,
+                    &mut vertical,
+                    &mut horizontal,
+                    above,
+                    row,
+                );
+                above = row;
+            }
+        }
         let (v, h) = (vertical.total(), horizontal.total());
         *out = match reduction {
             Reduction::Sum => v + h,
@@ -46,15 +285,105 @@ pub(crate) fn float_values<T: Float>(
     }
 }
 
+/// Feeds the blocks of `|b[j] − a[j]|`, for every `j`, to `sum`: full
+/// blocks of `BLOCK_VECTORS` vectors, then one shorter block with the
+/// rest, its last vector padded with `+0.0`.
+#[inline(always)]
+fn push_abs_diffs<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    sum: &mut PairwiseSum<K::Lanes>,
+    a: &[T],
+    b: &[T],
+) {
+    let block_len = T::LANES * BLOCK_VECTORS;
+    let blocks = a.chunks_exact(block_len).zip(b.chunks_exact(block_len));
+    for (a, b) in blocks {
+        sum.push_block(block_abs_diff(kernel, a, b));
+    }
+
+    let done = a.len() - a.len() % block_len;
+    if done < a.len() {
+        sum.push_block(block_abs_diff(kernel, &a[done..], &b[done..]));
+    }
+}
+
+/// The sum of one block: the vectors of `|b[j] − a[j]|` added lane by
+/// lane in order, for `a` and `b` of at most `T::LANES · BLOCK_VECTORS`
+/// values, and at least one.
+#[inline(always)]
+fn block_abs_diff<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    a: &[T],
+    b: &[T],
+) -> K::Lanes {
+    let mut a_vectors = a.chunks(T::LANES);
+    let mut b_vectors = b.chunks(T::LANES);
+    let mut sum = match (a_vectors.next(), b_vectors.next()) {
+        (Some(a), Some(b)) => kernel.abs_diff(a, b),
+        _ => kernel.zero(),
+    };
+    for (a, b) in a_vectors.zip(b_vectors) {
+        sum = sum.add(kernel.abs_diff(a, b));
+    }
+    sum
+}
+
+/// Feeds the vertical differences between `above` and `row` and the
+/// horizontal ones of `row`, in one pass over `row`: each sum receives
+/// exactly the blocks that [`push_abs_diffs`] would give it.
+#[inline(always)]
+fn push_row_pair<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    vertical: &mut PairwiseSum<K::Lanes>,
+    horizontal: &mut PairwiseSum<K::Lanes>,
+    above: &[T],
+    row: &[T],
+) {
+    let width = row.len();
+    let (Some(left), Some(right)) = (row.get(..width - 1), row.get(1..)) else {
+        return;
+    };
+    let block_len = T::LANES * BLOCK_VECTORS;
+    // Full blocks of both terms together: the horizontal term has one
+    // difference fewer, so it decides how many there are.
+    let blocks = left
+        .chunks_exact(block_len)
+        .zip(right.chunks_exact(block_len))
+        .zip(above.chunks_exact(block_len).zip(row.chunks_exact(block_len)));
+    for ((left, right), (above, below)) in blocks {
+        horizontal.push_block(block_abs_diff(kernel, left, right));
+        vertical.push_block(block_abs_diff(kernel, above, below));
+    }
+
+    // What is left of each term is less than a block, or, for the vertical
+    // term when `width` is a multiple of the block, exactly one block.
+    let done = left.len() - left.len() % block_len;
+    if done < left.len() {
+        horizontal.push_block(block_abs_diff(
+            kernel,
+            &left[done..],
+            &right[done..],
+        ));
+    }
+    if done < width {
+        vertical.push_block(block_abs_diff(
+            kernel,
+            &above[done..],
+            &row[done..],
+        ));
+    }
+}
+
 /// A term's mean over its `count` differences; a term with no difference
 /// contributes zero.
 fn mean<T: Float>(total: T, count: usize) -> T {
     if count == 0 { T::ZERO } else { total / T::from_count(count) }
 }
 
-/// The gradient of `Σ upstream[p] · TV(plane p)` for a floating-point
-/// image.
-pub(crate) fn float_gradient<T: Float>(
+/// [`float_gradient`] on one backend.
+#[inline(always)]
+pub(crate) fn float_gradient_with<T: Float, K: FloatKernel<T>>(
+    kernel: K,
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
@@ -65,72 +394,214 @@ pub(crate) fn float_gradient<T: Float>(
     if plane_len == 0 {
         return;
     }
+    let width = layout.width();
     let planes =
         img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
     for ((plane, grad), &g) in planes.zip(upstream) {
-        let (g_vertical, g_horizontal) = match reduction {
-            Reduction::Sum => (g, g),
-            Reduction::Mean => (
-                scale_for_mean(g, layout.vertical_count()),
-                scale_for_mean(g, layout.horizontal_count()),
-            ),
+        let factors = match reduction {
+            Reduction::Sum => GradientFactors { vertical: g, horizontal: g },
+            Reduction::Mean => GradientFactors {
+                vertical: mean(g, layout.vertical_count()),
+                horizontal: mean(g, layout.horizontal_count()),
+            },
         };
-        scalar::float_plane_gradient(
-            plane,
-            layout.width(),
-            g_vertical,
-            g_horizontal,
-            grad,
-        );
+        let mut above = None;
+        let mut below_rows = plane.chunks_exact(width).skip(1);
+        let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+        for (row, grad) in rows {
+            let rows = GradientRows { above, row, below: below_rows.next() };
+            row_gradient(kernel, &rows, factors, grad);
+            above = Some(row);
+        }
     }
 }
 
-/// The upstream gradient of a mean over `count` differences. With no
-/// difference the value is never used.
-fn scale_for_mean<T: Float>(g: T, count: usize) -> T {
-    if count == 0 { T::ZERO } else { g / T::from_count(count) }
+/// The gradient of one row: the vector kernel where both horizontal
+/// neighbours exist, the scalar definition at the ends.
+#[inline(always)]
+fn row_gradient<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    rows: &GradientRows<'_, T>,
+    factors: GradientFactors<T>,
+    grad: &mut [T],
+) {
+    let width = grad.len();
+    let mut column = 0;
+    if width > 0 {
+        grad[0] = scalar::gradient_element(rows, 0, factors);
+        column = 1;
+    }
+
+    while column + T::LANES < width {
+        kernel.gradient_lanes(rows, column, factors, &mut grad[column..]);
+        column += T::LANES;
+    }
+
+    // The last vector that fits overlaps the previous one: its elements
+    // are computed again, to the same bits, rather than one at a time.
+    let last_start = width.saturating_sub(T::LANES + 1);
+    if column > 1 && column < last_start + T::LANES {
+        kernel.gradient_lanes(
+            rows,
+            last_start,
+            factors,
+            &mut grad[last_start..],
+        );
+        column = last_start + T::LANES;
+    }
+
+    while column < width {
+        grad[column] = scalar::gradient_element(rows, column, factors);
+        column += 1;
+    }
 }
+
+/// The exact sums of absolute differences a backend provides for one
+/// integer type.
+pub(crate) trait IntegerKernel<T>: Copy {
+    /// `Σ |b[j] − a[j]|` over the shorter of the two slices, exactly. The
+    /// caller guarantees that the total fits in `u64`.
+    fn abs_diff_sum(self, a: &[T], b: &[T]) -> u64;
+
+    /// The vertical total between `above` and `row` and the horizontal
+    /// total of `row`, which have the same length. A kernel may override
+    /// this to read `row` once for both.
+    #[inline(always)]
+    fn row_pair_sums(self, above: &[T], row: &[T]) -> (u64, u64) {
+        let horizontal =
+            match (row.get(..row.len().saturating_sub(1)), row.get(1..)) {
+                (Some(left), Some(right)) => self.abs_diff_sum(left, right),
+                _ => 0,
+            };
+        (self.abs_diff_sum(above, row), horizontal)
+    }
+}
+
+/// Writes `combine(vertical, horizontal)` for each plane of an integer
+/// image, from the exact totals. Planes must not exceed
+/// [`max_integer_plane_len`].
+#[inline(always)]
+pub(crate) fn integer_sums_with<T: Integer, K: IntegerKernel<T>, O>(
+    kernel: K,
+    img: &[T],
+    layout: &Layout,
+    out: &mut [O],
+    combine: impl Fn(u64, u64) -> O,
+) {
+    let plane_len = layout.plane_len();
+    if plane_len == 0 {
+        for out in out {
+            *out = combine(0, 0);
+        }
+        return;
+    }
+    let width = layout.width();
+    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
+        let mut rows = plane.chunks_exact(width);
+        let (mut vertical, mut horizontal) = (0, 0);
+        if let Some(first) = rows.next() {
+            horizontal += kernel.abs_diff_sum(&first[..width - 1], &first[1..]);
+            let mut above = first;
+            for row in rows {
+                let (v, h) = kernel.row_pair_sums(above, row);
+                vertical += v;
+                horizontal += h;
+                above = row;
+            }
+        }
+        *out = combine(vertical, horizontal);
+    }
+}
+
+/// An integer type with kernels on every backend.
+pub(crate) trait IntegerDispatch: Integer {
+    /// [`integer_sums_with`] on the resolved backend.
+    fn sums_on<O>(
+        backend: Resolved,
+        img: &[Self],
+        layout: &Layout,
+        out: &mut [O],
+        combine: impl Fn(u64, u64) -> O,
+    );
+}
+
+macro_rules! integer_dispatch {
+    ($t:ty) => {
+        impl IntegerDispatch for $t {
+            fn sums_on<O>(
+                backend: Resolved,
+                img: &[$t],
+                layout: &Layout,
+                out: &mut [O],
+                combine: impl Fn(u64, u64) -> O,
+            ) {
+                match backend {
+                    Resolved::Scalar => integer_sums_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        out,
+                        combine,
+                    ),
+                    #[cfg(target_arch = "x86_64")]
+                    Resolved::Portable => integer_sums_with(
+                        x86_64::integer::Sse2::new(),
+                        img,
+                        layout,
+                        out,
+                        combine,
+                    ),
+                    #[cfg(not(target_arch = "x86_64"))]
+                    Resolved::Portable => integer_sums_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        out,
+                        combine,
+                    ),
+                    #[cfg(target_arch = "x86_64")]
+                    Resolved::Avx2(kernel) => x86_64::avx2::integer_sums(
+                        kernel, img, layout, out, combine,
+                    ),
+                }
+            }
+        }
+    };
+}
+
+integer_dispatch!(u8);
+integer_dispatch!(u16);
+integer_dispatch!(i16);
 
 /// The exact `vertical + horizontal` total of each plane of an integer
 /// image. Planes must not exceed [`max_integer_plane_len`].
-pub(crate) fn integer_exact_sums<T: Integer>(
+pub(crate) fn integer_exact_sums<T: IntegerDispatch>(
     img: &[T],
     layout: &Layout,
+    backend: Backend,
     out: &mut [u64],
-) {
-    let plane_len = layout.plane_len();
-    if plane_len == 0 {
-        out.fill(0);
-        return;
-    }
-    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
-        let (v, h) = scalar::integer_plane_sums(plane, layout.width());
-        *out = v + h;
-    }
+) -> Result<(), Error> {
+    T::sums_on(resolve(backend)?, img, layout, out, |v, h| v + h);
+    Ok(())
 }
 
 /// One value per plane of an integer image, from exact totals.
-pub(crate) fn integer_values<T: Integer>(
+pub(crate) fn integer_values<T: IntegerDispatch>(
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
+    backend: Backend,
     out: &mut [f64],
-) {
-    let plane_len = layout.plane_len();
-    if plane_len == 0 {
-        out.fill(0.0);
-        return;
-    }
-    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
-        let (v, h) = scalar::integer_plane_sums(plane, layout.width());
-        *out = match reduction {
-            Reduction::Sum => (v + h) as f64,
-            Reduction::Mean => {
-                mean(v as f64, layout.vertical_count())
-                    + mean(h as f64, layout.horizontal_count())
-            }
-        };
-    }
+) -> Result<(), Error> {
+    let (vertical_count, horizontal_count) =
+        (layout.vertical_count(), layout.horizontal_count());
+    T::sums_on(resolve(backend)?, img, layout, out, |v, h| match reduction {
+        Reduction::Sum => (v + h) as f64,
+        Reduction::Mean => {
+            mean(v as f64, vertical_count) + mean(h as f64, horizontal_count)
+        }
+    });
+    Ok(())
 }
 
 /// The largest plane whose exact total fits in `u64`: a plane of `n`

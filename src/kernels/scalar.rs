@@ -5,11 +5,15 @@
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-use crate::sum::{LaneVector, PairwiseSum};
+use super::{FloatKernel, GradientFactors, GradientRows, IntegerKernel};
+use crate::sum::LaneVector;
 
 /// What the kernels need of `f32` and `f64`.
 pub(crate) trait Float:
     Copy
+    + Send
+    + Sync
+    + 'static
     + PartialOrd
     + Add<Output = Self>
     + Sub<Output = Self>
@@ -21,6 +25,8 @@ pub(crate) trait Float:
     type Lanes: LaneVector<Scalar = Self> + AsMut<[Self]>;
     /// The number of lanes in [`Float::Lanes`].
     const LANES: usize;
+    /// `+0.0` in every lane.
+    const ZERO_LANES: Self::Lanes;
     /// `+0.0`.
     const ZERO: Self;
     /// `1.0`.
@@ -49,6 +55,7 @@ pub(crate) trait Float:
 impl Float for f32 {
     type Lanes = [f32; 16];
     const LANES: usize = 16;
+    const ZERO_LANES: [f32; 16] = [0.0; 16];
     const ZERO: f32 = 0.0;
     const ONE: f32 = 1.0;
 
@@ -65,6 +72,7 @@ impl Float for f32 {
 impl Float for f64 {
     type Lanes = [f64; 8];
     const LANES: usize = 8;
+    const ZERO_LANES: [f64; 8] = [0.0; 8];
     const ZERO: f64 = 0.0;
     const ONE: f64 = 1.0;
 
@@ -78,84 +86,76 @@ impl Float for f64 {
     }
 }
 
-/// Feeds `|b[j] − a[j]|` for every `j` to `sum`, in vectors of
-/// `T::LANES` values, the last one padded with `+0.0`.
-fn push_abs_diffs<T: Float>(sum: &mut PairwiseSum<T::Lanes>, a: &[T], b: &[T]) {
-    for (a, b) in a.chunks(T::LANES).zip(b.chunks(T::LANES)) {
-        let mut vector = T::Lanes::zero();
-        for (lane, (&a, &b)) in vector.as_mut().iter_mut().zip(a.iter().zip(b))
-        {
+/// The scalar backend: plain arrays, one lane at a time.
+#[derive(Clone, Copy)]
+pub(crate) struct Scalar;
+
+impl<T: Float> FloatKernel<T> for Scalar {
+    type Lanes = T::Lanes;
+
+    #[inline(always)]
+    fn zero(self) -> T::Lanes {
+        T::ZERO_LANES
+    }
+
+    #[inline(always)]
+    fn abs_diff(self, a: &[T], b: &[T]) -> T::Lanes {
+        let mut lanes = T::ZERO_LANES;
+        for (lane, (&a, &b)) in lanes.as_mut().iter_mut().zip(a.iter().zip(b)) {
             *lane = (b - a).abs();
         }
-        sum.push(vector);
+        lanes
     }
-}
 
-/// Feeds the vertical and horizontal differences of one plane of `width`
-/// columns to their sums, row by row.
-pub(crate) fn float_plane_sums<T: Float>(
-    plane: &[T],
-    width: usize,
-    vertical: &mut PairwiseSum<T::Lanes>,
-    horizontal: &mut PairwiseSum<T::Lanes>,
-) {
-    if width == 0 {
-        return;
-    }
-    let mut above: Option<&[T]> = None;
-    for row in plane.chunks_exact(width) {
-        push_abs_diffs(horizontal, &row[..width - 1], &row[1..]);
-        if let Some(above) = above {
-            push_abs_diffs(vertical, above, row);
+    #[inline(always)]
+    fn gradient_lanes(
+        self,
+        rows: &GradientRows<'_, T>,
+        start: usize,
+        factors: GradientFactors<T>,
+        out: &mut [T],
+    ) {
+        for (offset, out) in out.iter_mut().take(T::LANES).enumerate() {
+            *out = gradient_element(rows, start + offset, factors);
         }
-        above = Some(row);
     }
 }
 
-/// Writes the gradient of one plane for the upstream factors of its
-/// vertical and horizontal terms.
+/// The gradient of the element in column `column` of `rows.row`: the
+/// definition that every backend reproduces.
 ///
 /// Each element collects up to four terms: `+sign(x − left)·gh`,
 /// `−sign(right − x)·gh`, `−sign(below − x)·gv` and `+sign(x − above)·gv`,
 /// a missing neighbour giving `+0.0`. They are added in that order, the
 /// order in which torch's autograd accumulates them for kornia's function,
-/// so that the bits match it, signed zeros included.
-pub(crate) fn float_plane_gradient<T: Float>(
-    plane: &[T],
-    width: usize,
-    g_vertical: T,
-    g_horizontal: T,
-    grad: &mut [T],
-) {
-    if width == 0 {
-        return;
-    }
-    let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
-    let mut above: Option<&[T]> = None;
-    let mut below_rows = plane.chunks_exact(width).skip(1);
-    for (row, grad) in rows {
-        let below = below_rows.next();
-        for (j, (&x, out)) in row.iter().zip(grad.iter_mut()).enumerate() {
-            let from_left = match j.checked_sub(1) {
-                Some(left) => (x - row[left]).sign() * g_horizontal,
-                None => T::ZERO,
-            };
-            let to_right = match row.get(j + 1) {
-                Some(&right) => -((right - x).sign() * g_horizontal),
-                None => T::ZERO,
-            };
-            let to_below = match below {
-                Some(below) => -((below[j] - x).sign() * g_vertical),
-                None => T::ZERO,
-            };
-            let from_above = match above {
-                Some(above) => (x - above[j]).sign() * g_vertical,
-                None => T::ZERO,
-            };
-            *out = ((from_left + to_right) + to_below) + from_above;
-        }
-        above = Some(row);
-    }
+/// so that the bits match it, signed zeros included. A column outside the
+/// row gives `+0.0`.
+#[inline(always)]
+pub(crate) fn gradient_element<T: Float>(
+    rows: &GradientRows<'_, T>,
+    column: usize,
+    factors: GradientFactors<T>,
+) -> T {
+    let GradientFactors { vertical: gv, horizontal: gh } = factors;
+    let row = rows.row;
+    let Some(&x) = row.get(column) else { return T::ZERO };
+    let from_left = match column.checked_sub(1).and_then(|j| row.get(j)) {
+        Some(&left) => (x - left).sign() * gh,
+        None => T::ZERO,
+    };
+    let to_right = match row.get(column + 1) {
+        Some(&right) => -((right - x).sign() * gh),
+        None => T::ZERO,
+    };
+    let to_below = match rows.below.and_then(|below| below.get(column)) {
+        Some(&below) => -((below - x).sign() * gv),
+        None => T::ZERO,
+    };
+    let from_above = match rows.above.and_then(|above| above.get(column)) {
+        Some(&above) => (x - above).sign() * gv,
+        None => T::ZERO,
+    };
+    ((from_left + to_right) + to_below) + from_above
 }
 
 /// What the kernels need of `u8`, `u16` and `i16`.
@@ -184,31 +184,12 @@ integer!(u8);
 integer!(u16);
 integer!(i16);
 
-/// `Σ |b[j] − a[j]|`, exactly.
-fn integer_abs_diff_sum<T: Integer>(a: &[T], b: &[T]) -> u64 {
-    a.iter()
-        .zip(b)
-        .map(|(&a, &b)| u64::from((b.widen() - a.widen()).unsigned_abs()))
-        .sum()
-}
-
-/// The exact vertical and horizontal totals of one integer plane of
-/// `width` columns, small enough for them to fit in `u64`.
-pub(crate) fn integer_plane_sums<T: Integer>(
-    plane: &[T],
-    width: usize,
-) -> (u64, u64) {
-    let (mut vertical, mut horizontal) = (0, 0);
-    if width == 0 {
-        return (0, 0);
+impl<T: Integer> IntegerKernel<T> for Scalar {
+    #[inline(always)]
+    fn abs_diff_sum(self, a: &[T], b: &[T]) -> u64 {
+        a.iter()
+            .zip(b)
+            .map(|(&a, &b)| u64::from((b.widen() - a.widen()).unsigned_abs()))
+            .sum()
     }
-    let mut above: Option<&[T]> = None;
-    for row in plane.chunks_exact(width) {
-        horizontal += integer_abs_diff_sum(&row[..width - 1], &row[1..]);
-        if let Some(above) = above {
-            vertical += integer_abs_diff_sum(above, row);
-        }
-        above = Some(row);
-    }
-    (vertical, horizontal)
 }

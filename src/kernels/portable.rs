@@ -1,0 +1,137 @@
+//! The portable SIMD backend, over the `wide` crate.
+//!
+//! `wide` picks its instructions when it is compiled: SSE2 on a default
+//! x86-64 build, AVX2 under `-C target-cpu` flags that enable it, NEON on
+//! aarch64 and simd128 on wasm32 with that target feature. Its vectors
+//! `f32x16` and `f64x8` have exactly the logical lanes of the summation
+//! order, and every operation used here is exact lane-wise IEEE
+//! arithmetic or a bit operation, so the results are those of the scalar
+//! definition. The lanes are reduced by [`LaneVector::reduce`] on arrays,
+//! never by `wide`'s own horizontal sum, whose order differs between its
+//! instruction sets.
+
+use wide::{f32x16, f64x8};
+
+use super::scalar::{Float, Scalar};
+use super::{FloatKernel, GradientFactors, GradientRows};
+use crate::sum::LaneVector;
+
+/// The portable SIMD backend.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable;
+
+/// `N` elements of `values` from `start` on, if there are that many.
+#[inline(always)]
+fn lanes_at<T, const N: usize>(values: &[T], start: usize) -> Option<&[T; N]> {
+    values.get(start..)?.first_chunk::<N>()
+}
+
+macro_rules! portable_kernel {
+    ($t:ty, $vector:ty, $lanes:literal) => {
+        impl LaneVector for $vector {
+            type Scalar = $t;
+
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self + other
+            }
+
+            #[inline(always)]
+            fn reduce(self) -> $t {
+                self.to_array().reduce()
+            }
+        }
+
+        impl FloatKernel<$t> for Portable {
+            type Lanes = $vector;
+
+            #[inline(always)]
+            fn zero(self) -> $vector {
+                <$vector>::ZERO
+            }
+
+            #[inline(always)]
+            fn abs_diff(self, a: &[$t], b: &[$t]) -> $vector {
+                match (lanes_at::<_, $lanes>(a, 0), lanes_at(b, 0)) {
+                    (Some(&a), Some(&b)) => {
+                        (<$vector>::new(b) - <$vector>::new(a)).abs()
+                    }
+                    _ => <$vector>::new(Scalar.abs_diff(a, b)),
+                }
+            }
+
+            #[inline(always)]
+            fn gradient_lanes(
+                self,
+                rows: &GradientRows<'_, $t>,
+                start: usize,
+                factors: GradientFactors<$t>,
+                out: &mut [$t],
+            ) {
+                let row = rows.row;
+                let left = start.checked_sub(1).and_then(|j| lanes_at(row, j));
+                let (Some(&x), Some(&left), Some(&right), Some(out)) = (
+                    lanes_at::<_, $lanes>(row, start),
+                    left,
+                    lanes_at(row, start + 1),
+                    out.first_chunk_mut::<$lanes>(),
+                ) else {
+                    return Scalar.gradient_lanes(rows, start, factors, out);
+                };
+                // Each term is sign(d)·g of the scalar definition, chosen
+                // among g, −g and 0·g instead of multiplied: `1·g` is `g`,
+                // `−1·g` is `−g`, and `0·g` is one value per plane.
+                let zero = <$vector>::ZERO;
+                let select = |d: $vector, positive, negative, otherwise| {
+                    // Ordered comparisons: NaN selects `otherwise`.
+                    d.simd_lt(zero).select(
+                        negative,
+                        d.simd_gt(zero).select(positive, otherwise),
+                    )
+                };
+                let (v, h) = (factors.vertical, factors.horizontal);
+                let [gv, minus_gv, zero_gv, minus_zero_gv] =
+                    [v, -v, 0.0 * v, -(0.0 * v)].map(<$vector>::splat);
+                let [gh, minus_gh, zero_gh, minus_zero_gh] =
+                    [h, -h, 0.0 * h, -(0.0 * h)].map(<$vector>::splat);
+                let x = <$vector>::new(x);
+
+                let from_left =
+                    select(x - <$vector>::new(left), gh, minus_gh, zero_gh);
+                let to_right = select(
+                    <$vector>::new(right) - x,
+                    minus_gh,
+                    gh,
+                    minus_zero_gh,
+                );
+                let to_below = match rows.below.and_then(|b| lanes_at(b, start))
+                {
+                    Some(&below) => select(
+                        <$vector>::new(below) - x,
+                        minus_gv,
+                        gv,
+                        minus_zero_gv,
+                    ),
+                    None => zero,
+                };
+                let from_above = match rows
+                    .above
+                    .and_then(|a| lanes_at(a, start))
+                {
+                    Some(&above) => {
+                        select(x - <$vector>::new(above), gv, minus_gv, zero_gv)
+                    }
+                    None => zero,
+                };
+                *out = (((from_left + to_right) + to_below) + from_above)
+                    .to_array();
+            }
+        }
+    };
+}
+
+portable_kernel!(f32, f32x16, 16);
+portable_kernel!(f64, f64x8, 8);
+
+const _: () =
+    assert!(<f32 as Float>::LANES == 16 && <f64 as Float>::LANES == 8);
