@@ -1,0 +1,172 @@
+//! Throughput of values and gradients on every backend, beside the
+//! machine's streaming limits measured on the same buffers.
+//!
+//! Ids read `backend/summation/size`. Throughput is in bytes of image
+//! read, so the value of TV compares directly with `streaming-sum`, a
+//! plain SIMD sum over the same buffer (no computation can read faster),
+//! and a gradient compares with `copy`, which reads and writes as many
+//! bytes. Run `cargo bench -- f32/value` for one group.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
+    criterion_main, measurement::WallTime,
+};
+use total_variation::{
+    Backend, Element, FloatElement, Layout, Reduction, TotalVariation,
+};
+
+/// The shapes: one small plane, a batch that fits in the caches, and a
+/// batch of 48 MiB in `f32` that does not.
+const SHAPES: [(&str, &[usize]); 3] = [
+    ("64x64", &[64, 64]),
+    ("8x3x256x256", &[8, 3, 256, 256]),
+    ("3x2048x2048", &[3, 2048, 2048]),
+];
+
+fn backends() -> Vec<(&'static str, Backend)> {
+    [
+        ("scalar", Backend::Scalar),
+        ("portable", Backend::Portable),
+        ("avx2", Backend::Avx2),
+    ]
+    .into_iter()
+    .filter(|(_, backend)| backend.is_available())
+    .collect()
+}
+
+/// Deterministic pixels in [0, 1) (as `T` by `convert`).
+fn pixels<T>(len: usize, convert: impl Fn(f64) -> T) -> Vec<T> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            convert((state >> 11) as f64 / (1u64 << 53) as f64)
+        })
+        .collect()
+}
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize) {
+    group.throughput(Throughput::Bytes(bytes as u64));
+    let large = bytes > 8 << 20;
+    group.sample_size(if large { 20 } else { 50 });
+    group.warm_up_time(Duration::from_millis(if large { 1000 } else { 500 }));
+    group.measurement_time(Duration::from_secs(if large { 4 } else { 2 }));
+}
+
+/// A sum of the buffer with many independent lanes: the streaming-read
+/// limit. Compiled for AVX2 where the CPU has it, like the TV kernels.
+fn streaming_sum(values: &[f32]) -> f32 {
+    fn lanes(values: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 32];
+        let chunks = values.chunks_exact(32);
+        let tail: f32 = chunks.remainder().iter().sum();
+        for chunk in chunks {
+            for (a, v) in acc.iter_mut().zip(chunk) {
+                *a += v;
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn lanes_avx2(values: &[f32]) -> f32 {
+            lanes(values)
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected just above.
+            return unsafe { lanes_avx2(values) };
+        }
+    }
+    lanes(values)
+}
+
+/// Float totals are pairwise sums; integer totals are exact.
+fn value_group<T: Element>(
+    c: &mut Criterion,
+    name: &str,
+    summation: &str,
+    convert: impl Fn(f64) -> T + Copy,
+) {
+    for (size, shape) in SHAPES {
+        let layout = Layout::new(shape).unwrap();
+        let img = pixels(layout.len(), convert);
+        let bytes = std::mem::size_of_val(img.as_slice());
+        let mut group = c.benchmark_group(format!("{name}/value"));
+        configure(&mut group, bytes);
+        let as_f32: Vec<f32> = pixels(bytes / 4, |v| v as f32);
+        group.bench_function(BenchmarkId::new("streaming-sum/-", size), |b| {
+            b.iter(|| streaming_sum(black_box(&as_f32)))
+        });
+        for (backend_name, backend) in backends() {
+            let tv = TotalVariation::new().with_backend(backend);
+            let mut out = vec![T::Output::default(); layout.planes()];
+            group.bench_function(
+                BenchmarkId::new(format!("{backend_name}/{summation}"), size),
+                |b| {
+                    b.iter(|| {
+                        tv.value_into(black_box(&img), &layout, &mut out)
+                            .unwrap()
+                    })
+                },
+            );
+        }
+        group.finish();
+    }
+}
+
+fn gradient_group<T: FloatElement>(
+    c: &mut Criterion,
+    name: &str,
+    convert: impl Fn(f64) -> T + Copy,
+) {
+    for (size, shape) in SHAPES {
+        let layout = Layout::new(shape).unwrap();
+        let img = pixels(layout.len(), convert);
+        let upstream = vec![convert(1.0); layout.planes()];
+        let mut grad = vec![T::default(); layout.len()];
+        let mut group = c.benchmark_group(format!("{name}/gradient"));
+        configure(&mut group, std::mem::size_of_val(img.as_slice()));
+        group.bench_function(BenchmarkId::new("copy/-", size), |b| {
+            b.iter(|| grad.copy_from_slice(black_box(&img)))
+        });
+        for (backend_name, backend) in backends() {
+            let tv = TotalVariation::new()
+                .with_backend(backend)
+                .with_reduction(Reduction::Sum);
+            group.bench_function(
+                BenchmarkId::new(format!("{backend_name}/pairwise"), size),
+                |b| {
+                    b.iter(|| {
+                        tv.gradient_into(
+                            black_box(&img),
+                            &layout,
+                            &upstream,
+                            &mut grad,
+                        )
+                        .unwrap()
+                    })
+                },
+            );
+        }
+        group.finish();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    value_group(c, "f32", "pairwise", |v| v as f32);
+    value_group(c, "f64", "pairwise", |v| v);
+    value_group(c, "u8", "exact", |v| (v * 256.0) as u8);
+    value_group(c, "u16", "exact", |v| (v * 65536.0) as u16);
+    value_group(c, "i16", "exact", |v| (v * 65536.0 - 32768.0) as i16);
+    gradient_group(c, "f32", |v| v as f32);
+    gradient_group(c, "f64", |v| v);
+}
+
+criterion_group!(total_variation, benches);
+criterion_main!(total_variation);
