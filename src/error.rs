@@ -79,7 +79,8 @@ pub enum Error {
         align: usize,
     },
     /// A plane is so large that its exact integer total could exceed
-    /// `u64::MAX`.
+    /// `u64::MAX`. The shape is checked against the element type even when
+    /// it has no plane at all.
     PlaneTooLarge {
         /// Elements in one plane.
         elements: usize,

@@ -137,8 +137,8 @@ impl Layout {
     /// # Ok::<(), total_variation::Error>(())
     /// ```
     pub const fn len(&self) -> usize {
-        // Cannot overflow: `planar` checked the product.
-        self.planes * self.height * self.width
+        // Cannot overflow: `planar` checked this product, in this order.
+        self.planes * self.plane_len()
     }
 
     /// Whether the shape holds no element at all.

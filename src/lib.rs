@@ -68,8 +68,8 @@
 //! returns the same bits (a NaN result is NaN everywhere, though Rust
 //! leaves its sign and payload bits unspecified). The error grows with the
 //! logarithm of the plane size, not with the size itself: on a uniform
-//! random 8192×8192 `f32` plane the value is within 5e-9 of the exact one,
-//! where a sequential `f32` sum is 60 % off.
+//! random 8192×8192 `f32` plane the value is within 5e-9 (relative) of the
+//! exact one, where a sequential `f32` sum is 60 % off.
 //!
 //! # Backends
 //!
@@ -127,14 +127,16 @@ pub use options::{Backend, Reduction, TotalVariation};
 /// # Errors
 ///
 /// An [`Error`] when the shape is invalid (see [`Layout::new`]) or does not
-/// match `img`, and [`Error::PlaneTooLarge`] for an integer plane whose
-/// total could overflow `u64`.
+/// match `img`, [`Error::PlaneTooLarge`] for an integer plane whose total
+/// could overflow `u64`, and [`Error::OutputAllocation`] when the output
+/// cannot be allocated.
 ///
 /// ```
 /// use total_variation::{Reduction, total_variation};
 ///
 /// let img = [1.0f64, 2.0, 4.0, 8.0];
-/// assert_eq!(total_variation(&img, &[2, 2], Reduction::Sum)?, [1.0 + 4.0 + 3.0 + 6.0]);
+/// let tv = total_variation(&img, &[2, 2], Reduction::Sum)?;
+/// assert_eq!(tv, [1.0 + 4.0 + 3.0 + 6.0]);
 /// # Ok::<(), total_variation::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
@@ -161,7 +163,8 @@ pub fn total_variation<T: Element>(
 ///
 /// let img = [0u8; 2 * 3 * 4 * 4];
 /// let mut out = [0.0f64; 2];
-/// let err = total_variation_into(&img, &[2, 3, 4, 4], Reduction::Sum, &mut out);
+/// let shape = [2, 3, 4, 4];
+/// let err = total_variation_into(&img, &shape, Reduction::Sum, &mut out);
 /// assert_eq!(err, Err(Error::OutputLength { expected: 6, actual: 2 }));
 /// ```
 pub fn total_variation_into<T: Element>(
@@ -182,13 +185,15 @@ pub fn total_variation_into<T: Element>(
 ///
 /// # Errors
 ///
-/// As [`TotalVariation::gradient_into`], and the shape errors of
-/// [`Layout::new`].
+/// As [`TotalVariation::gradient_into`], the shape errors of
+/// [`Layout::new`], and [`Error::OutputAllocation`] when the output cannot
+/// be allocated.
 ///
 /// ```
 /// use total_variation::{Reduction, total_variation_grad};
 ///
-/// let grad = total_variation_grad(&[0.0f32, 0.0, 1.0], &[1, 3], Reduction::Sum, &[1.0])?;
+/// let img = [0.0f32, 0.0, 1.0];
+/// let grad = total_variation_grad(&img, &[1, 3], Reduction::Sum, &[1.0])?;
 /// assert_eq!(grad, [0.0, -1.0, 1.0]);
 /// # Ok::<(), total_variation::Error>(())
 /// ```
@@ -218,7 +223,8 @@ pub fn total_variation_grad<T: FloatElement>(
 /// use total_variation::{Reduction, total_variation_grad_into};
 ///
 /// let mut grad = [0.0f64; 2];
-/// total_variation_grad_into(&[3.0, 1.0], &[2, 1], Reduction::Mean, &[4.0], &mut grad)?;
+/// let (img, shape, mean) = ([3.0, 1.0], [2, 1], Reduction::Mean);
+/// total_variation_grad_into(&img, &shape, mean, &[4.0], &mut grad)?;
 /// assert_eq!(grad, [4.0, -4.0]);
 /// # Ok::<(), total_variation::Error>(())
 /// ```

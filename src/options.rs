@@ -52,7 +52,8 @@ pub enum Backend {
     Scalar,
     /// Portable SIMD through the `wide` crate, in the instruction set the
     /// crate was compiled for: SSE2 on a default x86-64 build, NEON on
-    /// aarch64.
+    /// aarch64. Integer images use `core::arch` SSE2 kernels on x86-64 and
+    /// scalar code elsewhere.
     Portable,
     /// AVX2 kernels compiled with `#[target_feature]`, whatever the build
     /// flags. Unavailable on other CPUs and architectures.
@@ -163,8 +164,10 @@ impl TotalVariation {
     ///
     /// [`Error::LengthMismatch`] when `img` does not hold
     /// [`Layout::len`] elements, [`Error::OutputLength`] when `out` does not
-    /// hold [`Layout::planes`] values, and [`Error::PlaneTooLarge`] for an
-    /// integer plane whose exact total could overflow `u64`.
+    /// hold [`Layout::planes`] values, [`Error::PlaneTooLarge`] for an
+    /// integer plane whose exact total could overflow `u64`, and
+    /// [`Error::BackendUnavailable`] when the configured backend cannot
+    /// run here.
     ///
     /// ```
     /// use total_variation::{Layout, TotalVariation};
@@ -199,7 +202,8 @@ impl TotalVariation {
     ///
     /// # Errors
     ///
-    /// As [`TotalVariation::value_into`], but for the output slice.
+    /// As [`TotalVariation::value_into`], but for the output slice, and
+    /// [`Error::OutputAllocation`] when the output cannot be allocated.
     ///
     /// ```
     /// use total_variation::{Layout, TotalVariation};
@@ -234,8 +238,9 @@ impl TotalVariation {
     ///
     /// [`Error::LengthMismatch`] when `img` does not match `layout`,
     /// [`Error::UpstreamLength`] when `upstream` does not hold one value
-    /// per plane, and [`Error::GradientLength`] when `grad` is not as long
-    /// as `img`.
+    /// per plane, [`Error::GradientLength`] when `grad` is not as long as
+    /// `img`, and [`Error::BackendUnavailable`] when the configured backend
+    /// cannot run here.
     ///
     /// ```
     /// use total_variation::{Layout, TotalVariation};
@@ -279,7 +284,8 @@ impl TotalVariation {
     ///
     /// # Errors
     ///
-    /// As [`TotalVariation::gradient_into`], but for the output slice.
+    /// As [`TotalVariation::gradient_into`], but for the output slice, and
+    /// [`Error::OutputAllocation`] when the output cannot be allocated.
     ///
     /// ```
     /// use total_variation::{Layout, Reduction, TotalVariation};
@@ -343,13 +349,15 @@ impl TotalVariation {
     ///
     /// # Errors
     ///
-    /// As [`TotalVariation::value_into`], but for the output slice.
+    /// As [`TotalVariation::value_into`], but for the output slice, and
+    /// [`Error::OutputAllocation`] when the output cannot be allocated.
     ///
     /// ```
     /// use total_variation::{Layout, TotalVariation};
     ///
     /// let img = [u16::MAX, 0, u16::MAX];
-    /// let exact = TotalVariation::new().exact_sum(&img, &Layout::new(&[1, 3])?)?;
+    /// let layout = Layout::new(&[1, 3])?;
+    /// let exact = TotalVariation::new().exact_sum(&img, &layout)?;
     /// assert_eq!(exact, [2 * 65535]);
     /// # Ok::<(), total_variation::Error>(())
     /// ```

@@ -949,3 +949,20 @@ fn integer_into_forms_match_vec_forms() {
         );
     }
 }
+
+/// A plane with no column may have any number of rows: the element count
+/// is 0 however large the other dimensions are, and nothing overflows
+/// (this runs with overflow checks in debug builds).
+#[test]
+fn zero_width_with_huge_dimensions() {
+    let layout = Layout::new(&[usize::MAX, 2, 0]).unwrap();
+    assert_eq!((layout.len(), layout.plane_len()), (0, 0));
+    assert_eq!(
+        total_variation::<f32>(&[], &[3, usize::MAX, 0], Reduction::Sum),
+        Ok(vec![0.0; 3])
+    );
+    assert_eq!(
+        total_variation::<f64>(&[], &[2, usize::MAX, 0], Reduction::Mean),
+        Ok(vec![0.0; 2])
+    );
+}

@@ -14,10 +14,16 @@
 //!   aarch64, simd128 on wasm32 with that feature).
 //! - `x86_64::avx2`: `core::arch` kernels compiled for AVX2 and chosen at
 //!   run time when the CPU has it, whatever the build flags.
+//! - `x86_64::integer`: `core::arch` kernels for integer rows, on SSE2
+//!   (the portable backend's integer kernels on x86-64) and AVX2.
+//!
+//! The `x86_64` kernels are compiled for every x86-64 target with SSE2,
+//! which is all of them but bare-metal ones such as `x86_64-unknown-none`;
+//! there, the portable and scalar backends serve.
 
 mod portable;
 mod scalar;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[allow(unsafe_code)]
 mod x86_64;
 
@@ -59,6 +65,15 @@ pub(crate) struct GradientRows<'a, T> {
     pub(crate) below: Option<&'a [T]>,
 }
 
+/// `N` elements of `values` from `start` on, if there are that many.
+#[inline(always)]
+pub(crate) fn lanes_at<T, const N: usize>(
+    values: &[T],
+    start: usize,
+) -> Option<&[T; N]> {
+    values.get(start..)?.first_chunk::<N>()
+}
+
 /// The upstream gradient's share for each term of a plane.
 #[derive(Clone, Copy)]
 pub(crate) struct GradientFactors<T> {
@@ -71,14 +86,14 @@ pub(crate) struct GradientFactors<T> {
 pub(crate) enum Resolved {
     Scalar,
     Portable,
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(x86_64::avx2::Avx2),
 }
 
 /// Whether the CPU running this code has AVX2: asked once of the CPU and
 /// cached by the standard library under `std`, fixed at compile time
 /// without it.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) fn has_avx2() -> bool {
     #[cfg(feature = "std")]
     {
@@ -100,14 +115,14 @@ fn resolve(backend: Backend) -> Result<Resolved, Error> {
         Backend::Scalar => Ok(Resolved::Scalar),
         Backend::Portable => Ok(Resolved::Portable),
         Backend::Avx2 => {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(kernel) = x86_64::avx2::Avx2::detect() {
                 return Ok(Resolved::Avx2(kernel));
             }
             Err(Error::BackendUnavailable { backend })
         }
         Backend::Auto => {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(kernel) = x86_64::avx2::Avx2::detect() {
                 return Ok(Resolved::Avx2(kernel));
             }
@@ -163,7 +178,10 @@ macro_rules! float_dispatch {
                         reduction,
                         out,
                     ),
-                    #[cfg(target_arch = "x86_64")]
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::float_values(
                         kernel, img, layout, reduction, out,
                     ),
@@ -195,7 +213,10 @@ macro_rules! float_dispatch {
                         upstream,
                         grad,
                     ),
-                    #[cfg(target_arch = "x86_64")]
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::float_gradient(
                         kernel, img, layout, reduction, upstream, grad,
                     ),
@@ -340,9 +361,10 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
     row: &[T],
 ) {
     let width = row.len();
-    let (Some(left), Some(right)) = (row.get(..width - 1), row.get(1..)) else {
+    let Some(left) = width.checked_sub(1).and_then(|end| row.get(..end)) else {
         return;
     };
+    let right = &row[1..];
     let block_len = T::LANES * BLOCK_VECTORS;
     // Full blocks of both terms together: the horizontal term has one
     // difference fewer, so it decides how many there are.
@@ -459,8 +481,8 @@ fn row_gradient<T: Float, K: FloatKernel<T>>(
 /// The exact sums of absolute differences a backend provides for one
 /// integer type.
 pub(crate) trait IntegerKernel<T>: Copy {
-    /// `Σ |b[j] − a[j]|` over the shorter of the two slices, exactly. The
-    /// caller guarantees that the total fits in `u64`.
+    /// `Σ |b[j] − a[j]|` for slices of equal length, exactly. The caller
+    /// guarantees that the total fits in `u64`.
     fn abs_diff_sum(self, a: &[T], b: &[T]) -> u64;
 
     /// The vertical total between `above` and `row` and the horizontal
@@ -543,7 +565,10 @@ macro_rules! integer_dispatch {
                         out,
                         combine,
                     ),
-                    #[cfg(target_arch = "x86_64")]
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
                     Resolved::Portable => integer_sums_with(
                         x86_64::integer::Sse2::new(),
                         img,
@@ -551,7 +576,10 @@ macro_rules! integer_dispatch {
                         out,
                         combine,
                     ),
-                    #[cfg(not(target_arch = "x86_64"))]
+                    #[cfg(not(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    )))]
                     Resolved::Portable => integer_sums_with(
                         scalar::Scalar,
                         img,
@@ -559,7 +587,10 @@ macro_rules! integer_dispatch {
                         out,
                         combine,
                     ),
-                    #[cfg(target_arch = "x86_64")]
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::integer_sums(
                         kernel, img, layout, out, combine,
                     ),

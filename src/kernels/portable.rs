@@ -13,18 +13,12 @@
 use wide::{f32x16, f64x8};
 
 use super::scalar::{Float, Scalar};
-use super::{FloatKernel, GradientFactors, GradientRows};
+use super::{FloatKernel, GradientFactors, GradientRows, lanes_at};
 use crate::sum::LaneVector;
 
 /// The portable SIMD backend.
 #[derive(Clone, Copy)]
 pub(crate) struct Portable;
-
-/// `N` elements of `values` from `start` on, if there are that many.
-#[inline(always)]
-fn lanes_at<T, const N: usize>(values: &[T], start: usize) -> Option<&[T; N]> {
-    values.get(start..)?.first_chunk::<N>()
-}
 
 macro_rules! portable_kernel {
     ($t:ty, $vector:ty, $lanes:literal) => {

@@ -17,7 +17,7 @@ use core::arch::x86_64::*;
 use super::super::scalar::{Float, Integer, Scalar};
 use super::super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel,
-    float_gradient_with, float_values_with, integer_sums_with,
+    float_gradient_with, float_values_with, integer_sums_with, lanes_at,
 };
 use crate::sum::LaneVector;
 use crate::{Layout, Reduction};
@@ -128,12 +128,6 @@ pub(crate) fn integer_sums<T: Integer, O>(
     unsafe { compiled_for_avx2(kernel, img, layout, out, combine) }
 }
 
-/// `N` elements of `values` from `start` on, if there are that many.
-#[inline(always)]
-fn lanes_at<T, const N: usize>(values: &[T], start: usize) -> Option<&[T; N]> {
-    values.get(start..)?.first_chunk::<N>()
-}
-
 /// Defines a vector of two AVX registers and its kernel.
 ///
 /// No closure appears in these methods: a closure is compiled without the
@@ -192,7 +186,8 @@ macro_rules! avx2_kernel {
                 if len == 0 {
                     return $name::splat(token, 0.0);
                 }
-                let (low_len, high_len) = (len.min($half), len.saturating_sub($half));
+                let low_len = len.min($half);
+                let high_len = len.saturating_sub($half);
                 let p = values.as_ptr();
                 // SAFETY: AVX2 is present, proven by the `Avx2` argument.
                 // The mask tables are read at `$half − k` for
@@ -281,12 +276,20 @@ macro_rules! avx2_kernel {
                 unsafe {
                     $name {
                         low: $blendv(
-                            $blendv(otherwise.low, positive.low, positive_mask.low),
+                            $blendv(
+                                otherwise.low,
+                                positive.low,
+                                positive_mask.low,
+                            ),
                             negative.low,
                             negative_mask.low,
                         ),
                         high: $blendv(
-                            $blendv(otherwise.high, positive.high, positive_mask.high),
+                            $blendv(
+                                otherwise.high,
+                                positive.high,
+                                positive_mask.high,
+                            ),
                             negative.high,
                             negative_mask.high,
                         ),
@@ -334,9 +337,12 @@ macro_rules! avx2_kernel {
 
             #[inline(always)]
             fn abs_diff(self, a: &[$t], b: &[$t]) -> $name {
-                let magnitude = $name::splat(self, <$t>::from_bits(!$sign_mask));
+                let magnitude =
+                    $name::splat(self, <$t>::from_bits(!$sign_mask));
                 let (a, b) = match (lanes_at(a, 0), lanes_at(b, 0)) {
-                    (Some(a), Some(b)) => ($name::load(self, a), $name::load(self, b)),
+                    (Some(a), Some(b)) => {
+                        ($name::load(self, a), $name::load(self, b))
+                    }
                     // The tail of a row: the lanes past it are 0 − 0.
                     _ => {
                         let len = a.len().min(b.len());
@@ -368,7 +374,9 @@ macro_rules! avx2_kernel {
                     return Scalar.gradient_lanes(rows, start, factors, out);
                 };
                 let zero = $name::splat(self, 0.0);
-                // Each term is ±g or 0·g: see `select_by_sign`.
+                // Each term is ±g or 0·g: see `select_by_sign`. (For a NaN
+                // g, `−1·g` and `−g` may differ in the NaN's sign bit,
+                // which Rust leaves unspecified.)
                 let (v, h) = (factors.vertical, factors.horizontal);
                 let gv = $name::splat(self, v);
                 let minus_gv = $name::splat(self, -v);
@@ -386,19 +394,22 @@ macro_rules! avx2_kernel {
                 let to_right = $name::load(self, right)
                     .sub(x)
                     .select_by_sign(zero, minus_gh, gh, minus_zero_gh);
-                let to_below = match rows.below.and_then(|b| lanes_at(b, start)) {
+                let below = rows.below.and_then(|b| lanes_at(b, start));
+                let to_below = match below {
                     Some(below) => $name::load(self, below)
                         .sub(x)
                         .select_by_sign(zero, minus_gv, gv, minus_zero_gv),
                     None => zero,
                 };
-                let from_above = match rows.above.and_then(|a| lanes_at(a, start)) {
+                let above = rows.above.and_then(|a| lanes_at(a, start));
+                let from_above = match above {
                     Some(above) => x
                         .sub($name::load(self, above))
                         .select_by_sign(zero, gv, minus_gv, zero_gv),
                     None => zero,
                 };
-                from_left.add(to_right).add(to_below).add(from_above).store(out);
+                let sum = from_left.add(to_right).add(to_below).add(from_above);
+                sum.store(out);
             }
         }
     };

@@ -17,7 +17,7 @@
 use core::arch::x86_64::*;
 
 use super::super::IntegerKernel;
-use super::super::scalar::Scalar;
+use super::super::scalar::{Integer, Scalar};
 use super::avx2::Avx2;
 
 /// Proof that the CPU has SSE2: every x86-64 CPU has it.
@@ -52,9 +52,10 @@ macro_rules! integer_kernels {
         #[allow(unused_unsafe)]
         impl $token {
             /// Loads one register from a chunk of exactly one register's
-            /// bytes (the chunks come from `chunks_exact`).
+            /// bytes (the chunks come from `chunks_exact`). `T` is `u8`,
+            /// `u16` or `i16`: every byte of such a slice is initialised.
             #[inline(always)]
-            fn load<T>(self, chunk: &[T]) -> $register {
+            fn load<T: Integer>(self, chunk: &[T]) -> $register {
                 if core::mem::size_of_val(chunk) < $bytes {
                     debug_assert!(false, "a chunk shorter than a register");
                     // SAFETY: the instruction set is proven by `self`.
@@ -72,7 +73,7 @@ macro_rules! integer_kernels {
             /// are equal in both, so their difference is 0: this reads a
             /// row's tail with one full load instead of a scalar loop.
             #[inline(always)]
-            fn last_lanes<T>(
+            fn last_lanes<T: Integer>(
                 self,
                 a: &[T],
                 b: &[T],
@@ -127,7 +128,7 @@ macro_rules! integer_kernels {
             /// `Σ |b[j] − a[j]|` of 16-bit values, exact. With `flip`,
             /// the values are `i16` and their sign bits are flipped first.
             #[inline(always)]
-            fn abs_diff_sum_16<T: Copy>(
+            fn abs_diff_sum_16<T: Integer>(
                 self,
                 a: &[T],
                 b: &[T],
@@ -136,6 +137,7 @@ macro_rules! integer_kernels {
             where
                 Scalar: IntegerKernel<T>,
             {
+                debug_assert_eq!(a.len(), b.len());
                 const LANES: usize = $bytes / 2;
                 // SAFETY (every block below without a comment of its own):
                 // the instruction set is proven by `self`.
@@ -201,6 +203,7 @@ macro_rules! integer_kernels {
         impl IntegerKernel<u8> for $token {
             #[inline(always)]
             fn abs_diff_sum(self, a: &[u8], b: &[u8]) -> u64 {
+                debug_assert_eq!(a.len(), b.len());
                 let mut a_chunks = a.chunks_exact($bytes);
                 let mut b_chunks = b.chunks_exact($bytes);
                 // SAFETY (every block below): the instruction set is

@@ -1,5 +1,5 @@
-//! Kernels compiled for x86-64 instruction sets beyond the build's
-//! baseline, chosen at run time.
+//! Kernels written with `core::arch` for x86-64: AVX2, chosen at run
+//! time, and SSE2, part of every x86-64 CPU.
 
 pub(super) mod avx2;
 pub(super) mod integer;
