@@ -1,0 +1,32 @@
+//! Inputs the fuzz targets of `fuzz/` found, reduced to the smallest
+//! case, kept as regression tests.
+
+#![cfg(feature = "alloc")]
+
+use total_variation::{
+    Layout, Reduction, total_variation, total_variation_exact,
+    total_variation_grad,
+};
+
+/// A zero width makes every count zero, however many planes and rows:
+/// `Layout::new` accepts `(2, 1, usize::MAX, 0)`, so every call on it
+/// must work, and give 0 for each of its 2 planes. Found by the `value`
+/// target as the input `04 10 12 02 05 f0 00 00`.
+#[test]
+fn zero_width_with_planes_times_height_beyond_usize() {
+    let shape = [2, 1, usize::MAX, 0];
+    let layout = Layout::new(&shape).unwrap();
+    assert_eq!((layout.planes(), layout.plane_len()), (2, 0));
+    assert_eq!(layout.len(), 0);
+    assert!(layout.is_empty());
+
+    assert_eq!(
+        total_variation::<f32>(&[], &shape, Reduction::Sum),
+        Ok(vec![0.0, 0.0])
+    );
+    assert_eq!(total_variation_exact::<i16>(&[], &shape), Ok(vec![0, 0]));
+    assert_eq!(
+        total_variation_grad::<f64>(&[], &shape, Reduction::Mean, &[1.0, 2.0]),
+        Ok(vec![])
+    );
+}

@@ -1,0 +1,247 @@
+//! Every backend against the scalar one on small fixed images: every
+//! tail length of the float vectors (16 `f32`, 8 `f64` lanes) and of the
+//! integer registers (16 and 32 bytes), one and several rows, several
+//! planes, and byte buffers at every misalignment.
+//!
+//! `tests/backends.rs` draws its cases with proptest, whose case
+//! generation is too slow under miri. These cases are few, small and
+//! deterministic, so miri runs this file in CI (see README.md, "Fuzzing,
+//! miri and other architectures") to check the unsafe code of the
+//! kernels, of `wide` and of `bytemuck` for undefined behaviour.
+
+use total_variation::{
+    Backend, Element, Layout, Reduction, TotalVariation, pixels_from_bytes,
+};
+
+/// The backends to compare with the scalar one, where they can run.
+fn fast_backends() -> Vec<Backend> {
+    [Backend::Portable, Backend::Avx2, Backend::Auto]
+        .into_iter()
+        .filter(|backend| backend.is_available())
+        .collect()
+}
+
+/// Widths `0..=max`, every tail length up to two vectors.
+fn widths(max: usize) -> impl Iterator<Item = usize> {
+    0..=max
+}
+
+/// A fixed xorshift sequence.
+struct Sequence(u64);
+
+impl Sequence {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Values with ties, fractions and, when `special`, one IEEE corner
+/// case in every 7: NaN, infinities, signed zeros, a subnormal, the
+/// largest finite value.
+fn float_values(len: usize, seed: u64, special: bool) -> Vec<f64> {
+    let corners = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        0.0,
+        f64::MIN_POSITIVE / 4.0,
+        f64::MAX,
+    ];
+    let mut sequence = Sequence(seed);
+    (0..len)
+        .map(|k| {
+            let r = sequence.next();
+            if special && k % 7 == 3 {
+                corners[(r % 7) as usize]
+            } else {
+                (r % 9) as f64 - 4.0 + [0.0, 0.25][(r >> 8 & 1) as usize]
+            }
+        })
+        .collect()
+}
+
+/// The bits of each value, every NaN as one: Rust leaves the sign and
+/// payload of a NaN result unspecified.
+fn canonical<T: Copy + Into<f64>>(values: &[T]) -> Vec<u64> {
+    values
+        .iter()
+        .map(|&v| {
+            let v: f64 = v.into();
+            if v.is_nan() { f64::NAN.to_bits() } else { v.to_bits() }
+        })
+        .collect()
+}
+
+/// Values and gradients of one shape on every backend.
+fn check_float<T>(shape: &[usize], img: &[T], upstream: &[T])
+where
+    T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+{
+    let layout = Layout::new(shape).unwrap();
+    for reduction in [Reduction::Sum, Reduction::Mean] {
+        let scalar = TotalVariation::new()
+            .with_reduction(reduction)
+            .with_backend(Backend::Scalar);
+        let value = scalar.value(img, &layout).unwrap();
+        let grad = scalar.gradient(img, &layout, upstream).unwrap();
+        for backend in fast_backends() {
+            let tv = scalar.with_backend(backend);
+            let context = format!("{backend:?} {reduction:?} {shape:?}");
+            assert_eq!(
+                canonical(&tv.value(img, &layout).unwrap()),
+                canonical(&value),
+                "value, {context}"
+            );
+            assert_eq!(
+                canonical(&tv.gradient(img, &layout, upstream).unwrap()),
+                canonical(&grad),
+                "gradient, {context}"
+            );
+        }
+    }
+}
+
+fn float_tails<T>(lanes: usize, cast: fn(f64) -> T)
+where
+    T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+{
+    for width in widths(2 * lanes + 2) {
+        for (shape, special) in
+            [(vec![1, width], false), (vec![2, 3, width], true)]
+        {
+            let layout = Layout::new(&shape).unwrap();
+            let seed = 0x9e37_79b9 + width as u64;
+            let img: Vec<T> = float_values(layout.len(), seed, special)
+                .into_iter()
+                .map(cast)
+                .collect();
+            let upstream: Vec<T> = [1.0, -0.5][..layout.planes()]
+                .iter()
+                .map(|&g| cast(g))
+                .collect();
+            check_float(&shape, &img, &upstream);
+        }
+    }
+}
+
+#[test]
+fn f32_every_tail_matches_scalar() {
+    float_tails::<f32>(16, |v| v as f32);
+}
+
+#[test]
+fn f64_every_tail_matches_scalar() {
+    float_tails::<f64>(8, |v| v);
+}
+
+/// A row that crosses a block of the summation order (16 vectors) and
+/// ends in a tail: the SIMD backends must combine blocks in the scalar
+/// order.
+#[test]
+fn rows_across_a_block_match_scalar() {
+    for width in [255, 256, 257, 262] {
+        let shape = [2, width];
+        let img: Vec<f32> = float_values(2 * width, 7, false)
+            .into_iter()
+            .map(|v| v as f32 * 0.1)
+            .collect();
+        check_float(&shape, &img, &[1.0]);
+    }
+    for width in [127, 128, 129] {
+        let img = float_values(2 * width, 11, false);
+        check_float(&[2, width], &img, &[3.0]);
+    }
+}
+
+/// Exact totals and mean values of one integer shape on every backend.
+fn check_integer<T: total_variation::IntegerElement>(
+    shape: &[usize],
+    img: &[T],
+) {
+    let layout = Layout::new(shape).unwrap();
+    let scalar = TotalVariation::new().with_backend(Backend::Scalar);
+    let mean = scalar.with_reduction(Reduction::Mean);
+    let exact = scalar.exact_sum(img, &layout).unwrap();
+    let value = mean.value(img, &layout).unwrap();
+    for backend in fast_backends() {
+        assert_eq!(
+            scalar.with_backend(backend).exact_sum(img, &layout).unwrap(),
+            exact,
+            "{backend:?} {shape:?}"
+        );
+        assert_eq!(
+            canonical(&mean.with_backend(backend).value(img, &layout).unwrap()),
+            canonical(&value),
+            "{backend:?} {shape:?}"
+        );
+    }
+}
+
+/// Widths through two 32-byte registers, rows of one and three, values
+/// at the extremes and in between.
+fn integer_tails<T: total_variation::IntegerElement>(
+    lanes: usize,
+    pick: fn(u64) -> T,
+) {
+    for width in widths(2 * lanes + 2) {
+        for shape in [vec![1, width], vec![2, 3, width]] {
+            let len = Layout::new(&shape).unwrap().len();
+            let mut sequence = Sequence(0x51_7cc1 + width as u64);
+            let img: Vec<T> = (0..len).map(|_| pick(sequence.next())).collect();
+            check_integer(&shape, &img);
+        }
+    }
+}
+
+#[test]
+fn u8_every_tail_matches_scalar() {
+    integer_tails::<u8>(32, |r| [0, 255, r as u8][(r >> 60) as usize % 3]);
+}
+
+#[test]
+fn u16_every_tail_matches_scalar() {
+    integer_tails::<u16>(16, |r| {
+        [0, u16::MAX, r as u16][(r >> 60) as usize % 3]
+    });
+}
+
+#[test]
+fn i16_every_tail_matches_scalar() {
+    integer_tails::<i16>(16, |r| {
+        [i16::MIN, i16::MAX, r as i16][(r >> 60) as usize % 3]
+    });
+}
+
+/// `pixels_from_bytes` at every offset of an aligned buffer: the pixels
+/// where the offset is a multiple of the alignment, an error elsewhere.
+fn byte_views<T: Element + bytemuck::Pod + PartialEq + std::fmt::Debug>() {
+    let size = size_of::<T>();
+    let buffer = vec![0x3c00_3c00_3c00_3c00u64; 6];
+    let bytes: &[u8] = bytemuck::cast_slice(&buffer);
+    for offset in 0..2 * size {
+        let view = &bytes[offset..offset + 4 * size];
+        match pixels_from_bytes::<T>(view) {
+            Ok(pixels) => {
+                assert_eq!(offset % align_of::<T>(), 0);
+                assert_eq!(pixels.len(), 4);
+                assert_eq!(bytemuck::cast_slice::<T, u8>(pixels), view);
+            }
+            Err(err) => {
+                assert_ne!(offset % align_of::<T>(), 0, "{err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn byte_views_at_every_offset() {
+    byte_views::<f32>();
+    byte_views::<f64>();
+    byte_views::<u16>();
+    byte_views::<i16>();
+    byte_views::<u8>();
+}
