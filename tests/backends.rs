@@ -80,6 +80,8 @@ proptest! {
     ))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's case generation is too slow under \
+        miri; tests/kernel_tails.rs runs the same kernels there")]
     fn f32_backends_match_scalar((shape, img, upstream) in case()) {
         let layout = Layout::new(&shape).unwrap();
         let img: Vec<f32> = img.iter().map(|&v| v as f32).collect();
@@ -107,6 +109,8 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's case generation is too slow under \
+        miri; tests/kernel_tails.rs runs the same kernels there")]
     fn f64_backends_match_scalar((shape, img, upstream) in case()) {
         let layout = Layout::new(&shape).unwrap();
         for reduction in [Reduction::Sum, Reduction::Mean] {
@@ -231,16 +235,22 @@ proptest! {
     ))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's case generation is too slow under \
+        miri; tests/kernel_tails.rs runs the same kernels there")]
     fn u8_backends_match_scalar((shape, img) in integer_case(u8_pixel())) {
         check_integer_backends(&shape, &img)?;
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's case generation is too slow under \
+        miri; tests/kernel_tails.rs runs the same kernels there")]
     fn u16_backends_match_scalar((shape, img) in integer_case(u16_pixel())) {
         check_integer_backends(&shape, &img)?;
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's case generation is too slow under \
+        miri; tests/kernel_tails.rs runs the same kernels there")]
     fn i16_backends_match_scalar((shape, img) in integer_case(i16_pixel())) {
         check_integer_backends(&shape, &img)?;
     }

@@ -849,6 +849,11 @@ fn check_extreme_checkerboard<T: total_variation::IntegerElement + Debug>(
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too slow under miri (about 5 minutes); \
+    tests/kernel_tails.rs runs the integer kernels there"
+)]
 fn integer_extreme_checkerboards() {
     check_extreme_checkerboard(0u8, u8::MAX, 255, 256);
     check_extreme_checkerboard(0u16, u16::MAX, 65535, 300);
@@ -921,11 +926,21 @@ fn into_forms_match_vec_forms<T: Float>() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too slow under miri (about a minute); \
+    tests/kernel_tails.rs runs the kernels there"
+)]
 fn into_forms_match_vec_forms_f32() {
     into_forms_match_vec_forms::<f32>();
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "too slow under miri (about a minute); \
+    tests/kernel_tails.rs runs the kernels there"
+)]
 fn into_forms_match_vec_forms_f64() {
     into_forms_match_vec_forms::<f64>();
 }

@@ -4,10 +4,14 @@
 //! planes, and byte buffers at every misalignment.
 //!
 //! `tests/backends.rs` draws its cases with proptest, whose case
-//! generation is too slow under miri. These cases are few, small and
-//! deterministic, so miri runs this file in CI (see README.md, "Fuzzing,
-//! miri and other architectures") to check the unsafe code of the
-//! kernels, of `wide` and of `bytemuck` for undefined behaviour.
+//! generation is too slow under miri. These cases are deterministic, and
+//! fewer under miri (see [`widths`] and [`shapes`]), so miri runs this
+//! file in CI (see README.md, "Fuzzing, miri and other architectures") to
+//! check the unsafe code of the kernels, of `wide` and of `bytemuck` for
+//! undefined behaviour.
+
+// The tests use the functions that return a `Vec`.
+#![cfg(feature = "alloc")]
 
 use total_variation::{
     Backend, Element, Layout, Reduction, TotalVariation, pixels_from_bytes,
@@ -21,10 +25,40 @@ fn fast_backends() -> Vec<Backend> {
         .collect()
 }
 
-/// Widths `0..=max`, every tail length up to two vectors.
-fn widths(max: usize) -> impl Iterator<Item = usize> {
-    0..=max
+/// A build that enables AVX2 (as the second miri run of CI does) must run
+/// the AVX2 backend: otherwise that run would test nothing new.
+#[test]
+fn avx2_runs_where_the_build_enables_it() {
+    if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+        assert!(Backend::Avx2.is_available());
+    }
 }
+
+/// Widths that hit every tail length of a vector of `lanes`: up to two
+/// vectors and two more, or under miri, whose interpreter is some 10^4
+/// times slower, up to one vector and one more.
+fn widths(lanes: usize) -> impl Iterator<Item = usize> {
+    if cfg!(miri) { 0..=lanes + 1 } else { 0..=2 * lanes + 2 }
+}
+
+/// The shapes of each width: one row, and two planes of three rows (two
+/// rows under miri), the second filled with IEEE corner cases when the
+/// type has them.
+fn shapes(width: usize) -> Vec<(Vec<usize>, bool)> {
+    if cfg!(miri) {
+        vec![(vec![2, width], width % 2 == 1)]
+    } else {
+        vec![(vec![1, width], false), (vec![2, 3, width], true)]
+    }
+}
+
+/// Both reductions; under miri only the mean, whose kernels are those of
+/// the sum with one more step.
+const REDUCTIONS: &[Reduction] = if cfg!(miri) {
+    &[Reduction::Mean]
+} else {
+    &[Reduction::Sum, Reduction::Mean]
+};
 
 /// A fixed xorshift sequence.
 struct Sequence(u64);
@@ -82,7 +116,7 @@ where
     T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
 {
     let layout = Layout::new(shape).unwrap();
-    for reduction in [Reduction::Sum, Reduction::Mean] {
+    for &reduction in REDUCTIONS {
         let scalar = TotalVariation::new()
             .with_reduction(reduction)
             .with_backend(Backend::Scalar);
@@ -109,10 +143,8 @@ fn float_tails<T>(lanes: usize, cast: fn(f64) -> T)
 where
     T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
 {
-    for width in widths(2 * lanes + 2) {
-        for (shape, special) in
-            [(vec![1, width], false), (vec![2, 3, width], true)]
-        {
+    for width in widths(lanes) {
+        for (shape, special) in shapes(width) {
             let layout = Layout::new(&shape).unwrap();
             let seed = 0x9e37_79b9 + width as u64;
             let img: Vec<T> = float_values(layout.len(), seed, special)
@@ -143,7 +175,12 @@ fn f64_every_tail_matches_scalar() {
 /// order.
 #[test]
 fn rows_across_a_block_match_scalar() {
-    for width in [255, 256, 257, 262] {
+    let (f32_widths, f64_widths): (&[usize], &[usize]) = if cfg!(miri) {
+        (&[257], &[129])
+    } else {
+        (&[255, 256, 257, 262], &[127, 128, 129])
+    };
+    for &width in f32_widths {
         let shape = [2, width];
         let img: Vec<f32> = float_values(2 * width, 7, false)
             .into_iter()
@@ -151,7 +188,7 @@ fn rows_across_a_block_match_scalar() {
             .collect();
         check_float(&shape, &img, &[1.0]);
     }
-    for width in [127, 128, 129] {
+    for &width in f64_widths {
         let img = float_values(2 * width, 11, false);
         check_float(&[2, width], &img, &[3.0]);
     }
@@ -187,8 +224,8 @@ fn integer_tails<T: total_variation::IntegerElement>(
     lanes: usize,
     pick: fn(u64) -> T,
 ) {
-    for width in widths(2 * lanes + 2) {
-        for shape in [vec![1, width], vec![2, 3, width]] {
+    for width in widths(lanes) {
+        for (shape, _) in shapes(width) {
             let len = Layout::new(&shape).unwrap().len();
             let mut sequence = Sequence(0x51_7cc1 + width as u64);
             let img: Vec<T> = (0..len).map(|_| pick(sequence.next())).collect();
