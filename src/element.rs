@@ -89,6 +89,19 @@ pub(crate) mod sealed {
             upstream: &[Self],
             grad: &mut [Self],
         ) -> Result<(), Error>;
+
+        /// Writes the values and the gradient in one pass. `img` and
+        /// `grad` match `layout`; `upstream` and `values` have one value
+        /// per plane.
+        fn value_and_gradient(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            backend: Backend,
+            upstream: &[Self],
+            values: &mut [Self],
+            grad: &mut [Self],
+        ) -> Result<(), Error>;
     }
 
     /// The exact totals of the integer types.
@@ -140,6 +153,20 @@ macro_rules! float_element {
             ) -> Result<(), Error> {
                 kernels::float_gradient(
                     img, layout, reduction, backend, upstream, grad,
+                )
+            }
+
+            fn value_and_gradient(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                backend: Backend,
+                upstream: &[$t],
+                values: &mut [$t],
+                grad: &mut [$t],
+            ) -> Result<(), Error> {
+                kernels::float_value_and_gradient(
+                    img, layout, reduction, backend, upstream, values, grad,
                 )
             }
         }

@@ -300,6 +300,46 @@ fn gradient_slice_of_the_wrong_length() {
     }
 }
 
+/// The one-pass call checks the image, the upstream gradient, the values
+/// slice and the gradient slice, in that order, and writes nothing when
+/// one is wrong.
+#[test]
+fn one_pass_errors_leave_the_outputs_untouched() {
+    let tv = TotalVariation::new();
+    let layout = Layout::new(&[2, 3, 4]).unwrap();
+    let img = [0.5f32; 24];
+    let cases: [(usize, usize, usize, usize, Error); 5] = [
+        (23, 2, 2, 24, Error::LengthMismatch { expected: 24, actual: 23 }),
+        (24, 1, 2, 24, Error::UpstreamLength { expected: 2, actual: 1 }),
+        (24, 2, 3, 24, Error::OutputLength { expected: 2, actual: 3 }),
+        (24, 2, 2, 25, Error::GradientLength { expected: 24, actual: 25 }),
+        // Several wrong: the first in the order wins.
+        (24, 3, 1, 0, Error::UpstreamLength { expected: 2, actual: 3 }),
+    ];
+    for (img_len, upstream_len, values_len, grad_len, expected) in cases {
+        let upstream = vec![1.0f32; upstream_len];
+        let mut values = vec![SENTINEL; values_len];
+        let mut grad = vec![SENTINEL; grad_len];
+        assert_eq!(
+            tv.value_and_gradient_into(
+                &img[..img_len],
+                &layout,
+                &upstream,
+                &mut values,
+                &mut grad,
+            ),
+            Err(expected)
+        );
+        assert!(values.iter().chain(&grad).all(|&v| v == SENTINEL));
+        if values_len == 2 && grad_len == 24 {
+            assert_eq!(
+                tv.value_and_gradient(&img[..img_len], &layout, &upstream),
+                Err(expected)
+            );
+        }
+    }
+}
+
 /// The checks come in a fixed order: the shape, then the image length
 /// (then, for integers, the plane size), then the output slices.
 #[test]

@@ -136,6 +136,22 @@ where
                 "gradient, {context}"
             );
         }
+        for backend in fast_backends().into_iter().chain([Backend::Scalar]) {
+            let tv = scalar.with_backend(backend);
+            let context = format!("{backend:?} {reduction:?} {shape:?}");
+            let (fused_value, fused_grad) =
+                tv.value_and_gradient(img, &layout, upstream).unwrap();
+            assert_eq!(
+                canonical(&fused_value),
+                canonical(&value),
+                "one-pass value, {context}"
+            );
+            assert_eq!(
+                canonical(&fused_grad),
+                canonical(&grad),
+                "one-pass gradient, {context}"
+            );
+        }
     }
 }
 

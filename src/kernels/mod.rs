@@ -48,13 +48,46 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
     /// `start` on, where both horizontal neighbours exist
     /// (`start ≥ 1`, `start + T::LANES < width`), into `out[..T::LANES]`.
     /// Must give the bits of [`scalar::gradient_element`].
+    ///
+    /// Returns the differences it computed on the way, as
+    /// [`FloatKernel::abs_diff`] gives them: `|right − x|` and
+    /// `|below − x|` of the lanes (`+0.0` without a row below), so that
+    /// a one-pass caller can add them to the sums of the value.
     fn gradient_lanes(
         self,
         rows: &GradientRows<'_, T>,
         start: usize,
         factors: GradientFactors<T>,
         out: &mut [T],
-    );
+    ) -> (Self::Lanes, Self::Lanes);
+
+    /// [`FloatKernel::gradient_lanes`] for `vectors` consecutive vectors
+    /// from column `start` on (`start ≥ 1`,
+    /// `start + vectors · T::LANES < width`), writing
+    /// `out[..vectors · T::LANES]`. The differences of each vector are
+    /// added to `sums`, lane-wise, one vector after the other, and the
+    /// sums returned.
+    #[inline(always)]
+    fn gradient_vectors(
+        self,
+        rows: &GradientRows<'_, T>,
+        start: usize,
+        vectors: usize,
+        factors: GradientFactors<T>,
+        out: &mut [T],
+        sums: (Self::Lanes, Self::Lanes),
+    ) -> (Self::Lanes, Self::Lanes) {
+        let (mut right_sum, mut below_sum) = sums;
+        for k in 0..vectors {
+            let out = out.get_mut(k * T::LANES..).unwrap_or_default();
+            let column = start + k * T::LANES;
+            let (right, below) =
+                self.gradient_lanes(rows, column, factors, out);
+            right_sum = right_sum.add(right);
+            below_sum = below_sum.add(below);
+        }
+        (right_sum, below_sum)
+    }
 }
 
 /// A row of a plane with the rows above and below it, where they exist.
@@ -151,6 +184,17 @@ pub(crate) trait FloatDispatch: Float {
         upstream: &[Self],
         grad: &mut [Self],
     );
+
+    /// [`float_value_and_gradient_with`] on the resolved backend.
+    fn value_and_gradient_on(
+        backend: Resolved,
+        img: &[Self],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[Self],
+        values: &mut [Self],
+        grad: &mut [Self],
+    );
 }
 
 macro_rules! float_dispatch {
@@ -222,6 +266,47 @@ macro_rules! float_dispatch {
                     ),
                 }
             }
+
+            fn value_and_gradient_on(
+                backend: Resolved,
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                upstream: &[$t],
+                values: &mut [$t],
+                grad: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => float_value_and_gradient_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        values,
+                        grad,
+                    ),
+                    Resolved::Portable => float_value_and_gradient_with(
+                        portable::Portable,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        values,
+                        grad,
+                    ),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => {
+                        x86_64::avx2::float_value_and_gradient(
+                            kernel, img, layout, reduction, upstream, values,
+                            grad,
+                        )
+                    }
+                }
+            }
         }
     };
 }
@@ -252,6 +337,23 @@ pub(crate) fn float_gradient<T: FloatDispatch>(
     grad: &mut [T],
 ) -> Result<(), Error> {
     T::gradient_on(resolve(backend)?, img, layout, reduction, upstream, grad);
+    Ok(())
+}
+
+/// [`float_values`] and [`float_gradient`] of the same image, in one pass.
+pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    backend: Backend,
+    upstream: &[T],
+    values: &mut [T],
+    grad: &mut [T],
+) -> Result<(), Error> {
+    let backend = resolve(backend)?;
+    T::value_and_gradient_on(
+        backend, img, layout, reduction, upstream, values, grad,
+    );
     Ok(())
 }
 
@@ -295,14 +397,25 @@ pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
                 above = row;
             }
         }
-        let (v, h) = (vertical.total(), horizontal.total());
-        *out = match reduction {
-            Reduction::Sum => v + h,
-            Reduction::Mean => {
-                mean(v, layout.vertical_count())
-                    + mean(h, layout.horizontal_count())
-            }
-        };
+        *out = plane_value(&vertical, &horizontal, layout, reduction);
+    }
+}
+
+/// A plane's value from the sums of its two terms.
+#[inline(always)]
+fn plane_value<T: Float, V: LaneVector<Scalar = T>>(
+    vertical: &PairwiseSum<V>,
+    horizontal: &PairwiseSum<V>,
+    layout: &Layout,
+    reduction: Reduction,
+) -> T {
+    let (v, h) = (vertical.total(), horizontal.total());
+    match reduction {
+        Reduction::Sum => v + h,
+        Reduction::Mean => {
+            mean(v, layout.vertical_count())
+                + mean(h, layout.horizontal_count())
+        }
     }
 }
 
@@ -420,13 +533,7 @@ pub(crate) fn float_gradient_with<T: Float, K: FloatKernel<T>>(
     let planes =
         img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
     for ((plane, grad), &g) in planes.zip(upstream) {
-        let factors = match reduction {
-            Reduction::Sum => GradientFactors { vertical: g, horizontal: g },
-            Reduction::Mean => GradientFactors {
-                vertical: mean(g, layout.vertical_count()),
-                horizontal: mean(g, layout.horizontal_count()),
-            },
-        };
+        let factors = gradient_factors(g, layout, reduction);
         let mut above = None;
         let mut below_rows = plane.chunks_exact(width).skip(1);
         let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
@@ -435,6 +542,75 @@ pub(crate) fn float_gradient_with<T: Float, K: FloatKernel<T>>(
             row_gradient(kernel, &rows, factors, grad);
             above = Some(row);
         }
+    }
+}
+
+/// The share of the upstream gradient `g` of a plane for each term.
+#[inline(always)]
+fn gradient_factors<T: Float>(
+    g: T,
+    layout: &Layout,
+    reduction: Reduction,
+) -> GradientFactors<T> {
+    match reduction {
+        Reduction::Sum => GradientFactors { vertical: g, horizontal: g },
+        Reduction::Mean => GradientFactors {
+            vertical: mean(g, layout.vertical_count()),
+            horizontal: mean(g, layout.horizontal_count()),
+        },
+    }
+}
+
+/// [`float_values_with`] and [`float_gradient_with`] in one pass over the
+/// image, with the results of the two.
+///
+/// Row by row, [`row_value_and_gradient`] writes the gradient of a row
+/// and adds the differences to its right and below to the sums: the
+/// image is read from memory once instead of twice, and the differences
+/// are computed once. The sums receive the same blocks as in
+/// [`float_values_with`], in the same order (the vertical term of rows
+/// `i` and `i + 1` while on row `i` rather than on row `i + 1`), so the
+/// values have the same bits.
+#[inline(always)]
+pub(crate) fn float_value_and_gradient_with<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    upstream: &[T],
+    values: &mut [T],
+    grad: &mut [T],
+) {
+    let plane_len = layout.plane_len();
+    if plane_len == 0 {
+        values.fill(T::ZERO);
+        return;
+    }
+    let width = layout.width();
+    let mut vertical = PairwiseSum::new(kernel.zero());
+    let mut horizontal = PairwiseSum::new(kernel.zero());
+    let planes =
+        img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
+    for (((plane, grad), &g), value) in planes.zip(upstream).zip(values) {
+        vertical.reset();
+        horizontal.reset();
+        let factors = gradient_factors(g, layout, reduction);
+        let mut above = None;
+        let mut below_rows = plane.chunks_exact(width).skip(1);
+        let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+        for (row, grad) in rows {
+            let rows = GradientRows { above, row, below: below_rows.next() };
+            row_value_and_gradient(
+                kernel,
+                &rows,
+                factors,
+                grad,
+                &mut horizontal,
+                &mut vertical,
+            );
+            above = Some(row);
+        }
+        *value = plane_value(&vertical, &horizontal, layout, reduction);
     }
 }
 
@@ -454,11 +630,156 @@ fn row_gradient<T: Float, K: FloatKernel<T>>(
         column = 1;
     }
 
-    while column + T::LANES < width {
-        kernel.gradient_lanes(rows, column, factors, &mut grad[column..]);
-        column += T::LANES;
+    let vectors = width.saturating_sub(column + 1) / T::LANES;
+    if vectors > 0 {
+        let zero = kernel.zero();
+        kernel.gradient_vectors(
+            rows,
+            column,
+            vectors,
+            factors,
+            &mut grad[column..],
+            (zero, zero),
+        );
+        column += vectors * T::LANES;
     }
 
+    row_gradient_tail(kernel, rows, factors, grad, column);
+}
+
+/// The gradient of one row, and its share of the value: the horizontal
+/// differences of the row and the vertical ones to the row below go to
+/// `horizontal` and `vertical`, in blocks that end with the row.
+///
+/// The gradient vectors start on the lanes of the sums (columns `16·k`
+/// for `f32`, from the second vector on), where the differences to the
+/// right and below that they compute are the sums' vectors; the first
+/// vector and the tail of the row are computed apart.
+#[inline(always)]
+fn row_value_and_gradient<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    rows: &GradientRows<'_, T>,
+    factors: GradientFactors<T>,
+    grad: &mut [T],
+    horizontal: &mut PairwiseSum<K::Lanes>,
+    vertical: &mut PairwiseSum<K::Lanes>,
+) {
+    let row = rows.row;
+    let width = grad.len();
+    let Some(last) = width.checked_sub(1) else { return };
+    grad[0] = scalar::gradient_element(rows, 0, factors);
+
+    // The first vector of each term: it begins the first block.
+    let mut right_block = match last {
+        0 => kernel.zero(),
+        _ => kernel.abs_diff(&row[..last], &row[1..]),
+    };
+    let mut below_block = match rows.below {
+        Some(below) => kernel.abs_diff(row, below),
+        None => kernel.zero(),
+    };
+    let mut vectors = 1;
+
+    let mut column = 1;
+    let mut next_difference = T::LANES;
+    if T::LANES + 1 < width {
+        kernel.gradient_lanes(rows, 1, factors, &mut grad[1..]);
+        // From here on, each gradient vector yields the sums' next ones;
+        // the element in column `T::LANES` is computed twice, to the same
+        // bits.
+        // A block begun with `+0.0` has the bits of one begun with its
+        // first vector: the differences are never `−0.0`.
+        column = T::LANES;
+        let mut remaining = width.saturating_sub(column + 1) / T::LANES;
+        while remaining > 0 {
+            let run = remaining.min(BLOCK_VECTORS - vectors);
+            (right_block, below_block) = kernel.gradient_vectors(
+                rows,
+                column,
+                run,
+                factors,
+                &mut grad[column..],
+                (right_block, below_block),
+            );
+            vectors += run;
+            if vectors == BLOCK_VECTORS {
+                horizontal.push_block(right_block);
+                if rows.below.is_some() {
+                    vertical.push_block(below_block);
+                }
+                (right_block, below_block) = (kernel.zero(), kernel.zero());
+                vectors = 0;
+            }
+            column += run * T::LANES;
+            remaining -= run;
+        }
+        next_difference = column;
+    }
+
+    // The differences that no gradient vector reached end the row's last
+    // blocks.
+    if last > 0 {
+        push_row_tail(
+            kernel,
+            horizontal,
+            (right_block, vectors),
+            &row[..last],
+            &row[1..],
+            next_difference,
+        );
+    }
+    if let Some(below) = rows.below {
+        push_row_tail(
+            kernel,
+            vertical,
+            (below_block, vectors),
+            row,
+            below,
+            next_difference,
+        );
+    }
+
+    row_gradient_tail(kernel, rows, factors, grad, column);
+}
+
+/// Ends a term's blocks in one row: the vectors of `|b[j] − a[j]|` from
+/// column `start` on are added to the open block of `vectors` vectors,
+/// and each block is handed to `sum` when full or when the row ends.
+#[inline(always)]
+fn push_row_tail<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    sum: &mut PairwiseSum<K::Lanes>,
+    (mut block, mut vectors): (K::Lanes, usize),
+    a: &[T],
+    b: &[T],
+    mut start: usize,
+) {
+    while start < a.len() {
+        let vector = kernel.abs_diff(&a[start..], &b[start..]);
+        block = if vectors == 0 { vector } else { block.add(vector) };
+        vectors += 1;
+        if vectors == BLOCK_VECTORS {
+            sum.push_block(block);
+            vectors = 0;
+        }
+        start += T::LANES;
+    }
+    if vectors > 0 {
+        sum.push_block(block);
+    }
+}
+
+/// The gradient of a row from `column` on, after the vectors of the row
+/// were computed up to there.
+#[inline(always)]
+fn row_gradient_tail<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    rows: &GradientRows<'_, T>,
+    factors: GradientFactors<T>,
+    grad: &mut [T],
+    mut column: usize,
+) {
+    let width = grad.len();
     // The last vector that fits overlaps the previous one: its elements
     // are computed again, to the same bits, rather than one at a time.
     let last_start = width.saturating_sub(T::LANES + 1);

@@ -61,7 +61,7 @@ macro_rules! portable_kernel {
                 start: usize,
                 factors: GradientFactors<$t>,
                 out: &mut [$t],
-            ) {
+            ) -> ($vector, $vector) {
                 let row = rows.row;
                 let left = start.checked_sub(1).and_then(|j| lanes_at(row, j));
                 let (Some(&x), Some(&left), Some(&right), Some(out)) = (
@@ -70,7 +70,9 @@ macro_rules! portable_kernel {
                     lanes_at(row, start + 1),
                     out.first_chunk_mut::<$lanes>(),
                 ) else {
-                    return Scalar.gradient_lanes(rows, start, factors, out);
+                    let (right, below) =
+                        Scalar.gradient_lanes(rows, start, factors, out);
+                    return (<$vector>::new(right), <$vector>::new(below));
                 };
                 // Each term is sign(d)·g of the scalar definition, chosen
                 // among g, −g and 0·g instead of multiplied: `1·g` is `g`,
@@ -92,20 +94,14 @@ macro_rules! portable_kernel {
 
                 let from_left =
                     select(x - <$vector>::new(left), gh, minus_gh, zero_gh);
-                let to_right = select(
-                    <$vector>::new(right) - x,
-                    minus_gh,
-                    gh,
-                    minus_zero_gh,
-                );
-                let to_below = match rows.below.and_then(|b| lanes_at(b, start))
-                {
-                    Some(&below) => select(
-                        <$vector>::new(below) - x,
-                        minus_gv,
-                        gv,
-                        minus_zero_gv,
-                    ),
+                let right = <$vector>::new(right) - x;
+                let to_right = select(right, minus_gh, gh, minus_zero_gh);
+                let below = rows
+                    .below
+                    .and_then(|b| lanes_at(b, start))
+                    .map(|&below| <$vector>::new(below) - x);
+                let to_below = match below {
+                    Some(below) => select(below, minus_gv, gv, minus_zero_gv),
                     None => zero,
                 };
                 let from_above = match rows
@@ -119,6 +115,7 @@ macro_rules! portable_kernel {
                 };
                 *out = (((from_left + to_right) + to_below) + from_above)
                     .to_array();
+                (right.abs(), below.map_or(zero, |below| below.abs()))
             }
         }
     };

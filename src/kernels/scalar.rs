@@ -114,10 +114,20 @@ impl<T: Float> FloatKernel<T> for Scalar {
         start: usize,
         factors: GradientFactors<T>,
         out: &mut [T],
-    ) {
+    ) -> (T::Lanes, T::Lanes) {
         for (offset, out) in out.iter_mut().take(T::LANES).enumerate() {
             *out = gradient_element(rows, start + offset, factors);
         }
+        let x = rows.row.get(start..).unwrap_or_default();
+        let right =
+            self.abs_diff(x, rows.row.get(start + 1..).unwrap_or_default());
+        let below = match rows.below {
+            Some(below) => {
+                self.abs_diff(x, below.get(start..).unwrap_or_default())
+            }
+            None => T::ZERO_LANES,
+        };
+        (right, below)
     }
 }
 

@@ -17,7 +17,8 @@ use core::arch::x86_64::*;
 use super::super::scalar::{Float, Integer, Scalar};
 use super::super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel,
-    float_gradient_with, float_values_with, integer_sums_with, lanes_at,
+    float_gradient_with, float_value_and_gradient_with, float_values_with,
+    integer_sums_with, lanes_at,
 };
 use crate::sum::LaneVector;
 use crate::{Layout, Reduction};
@@ -101,6 +102,44 @@ pub(crate) fn float_gradient<T: Float>(
     unsafe { compiled_for_avx2(kernel, img, layout, reduction, upstream, grad) }
 }
 
+/// The values and the gradient of a floating-point image in one pass, on
+/// AVX2.
+#[inline]
+pub(crate) fn float_value_and_gradient<T: Float>(
+    kernel: Avx2,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    upstream: &[T],
+    values: &mut [T],
+    grad: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float>(
+        kernel: Avx2,
+        img: &[T],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[T],
+        values: &mut [T],
+        grad: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        float_value_and_gradient_with(
+            kernel, img, layout, reduction, upstream, values, grad,
+        )
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe {
+        compiled_for_avx2(
+            kernel, img, layout, reduction, upstream, values, grad,
+        )
+    }
+}
+
 /// The exact totals of an integer image, on AVX2.
 #[inline]
 pub(crate) fn integer_sums<T: Integer, O>(
@@ -128,6 +167,32 @@ pub(crate) fn integer_sums<T: Integer, O>(
     unsafe { compiled_for_avx2(kernel, img, layout, out, combine) }
 }
 
+/// The values each term of a gradient vector chooses among, splatted
+/// once per plane: `g`, `−g`, `0·g` and `−(0·g)` for the vertical and
+/// horizontal factors, `+0.0`, and the mask that clears the sign bit.
+struct GradientSigns<V> {
+    zero: V,
+    magnitude: V,
+    gv: V,
+    minus_gv: V,
+    zero_gv: V,
+    minus_zero_gv: V,
+    gh: V,
+    minus_gh: V,
+    zero_gh: V,
+    minus_zero_gh: V,
+}
+
+/// The slices of a run of gradient vectors: the row shifted one column
+/// left, in place and one column right, and the output, all as long as
+/// the run.
+struct GradientRun<'a, T> {
+    left: &'a [T],
+    x: &'a [T],
+    right: &'a [T],
+    out: &'a mut [T],
+}
+
 /// Defines a vector of two AVX registers and its kernel.
 ///
 /// No closure appears in these methods: a closure is compiled without the
@@ -141,6 +206,7 @@ macro_rules! avx2_kernel {
         sign_mask = $sign_mask:expr,
         loadu = $loadu:ident, storeu = $storeu:ident, set1 = $set1:ident,
         add = $add:ident, sub = $sub:ident, and = $and:ident,
+        andnot = $andnot:ident, xor = $xor:ident,
         cmp = $cmp:ident,
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
@@ -240,71 +306,39 @@ macro_rules! avx2_kernel {
         avx2_kernel!(@binary $name, and, $and);
 
         impl $name {
-            /// All ones in the lanes where `self > other`, ordered: false
-            /// when either is NaN.
-            #[inline(always)]
-            fn greater(self, other: Self) -> Self {
-                // SAFETY: a value of this type proves AVX (module
-                // invariant).
-                unsafe {
-                    $name {
-                        low: $cmp::<_CMP_GT_OQ>(self.low, other.low),
-                        high: $cmp::<_CMP_GT_OQ>(self.high, other.high),
-                    }
-                }
-            }
-
-            /// `positive`, `negative` or `otherwise` in each lane, as
-            /// `self` is positive, negative, or zero or NaN (NaN fails
-            /// both ordered comparisons).
+            /// `g` with the sign of `self` where `self` is positive or
+            /// negative, `otherwise` where it is zero or NaN, given
+            /// `magnitude`, the mask that clears the sign bit.
             ///
-            /// With `g`, `−g` and `0·g`, this is `sign(self)·g` of the
-            /// scalar definition without the multiplication: `1·g` is `g`,
-            /// `−1·g` is `−g` and `0·g` is the same for every lane.
+            /// With `g` and `0·g`, this is `sign(self)·g` of the scalar
+            /// definition without the multiplication: `1·g` is `g` and
+            /// `−1·g` is `g` with its sign bit flipped. One comparison and
+            /// one blend per register.
             #[inline(always)]
-            fn select_by_sign(
+            fn sign_times(
                 self,
                 zero: Self,
-                positive: Self,
-                negative: Self,
+                magnitude: Self,
+                g: Self,
                 otherwise: Self,
             ) -> Self {
-                let positive_mask = self.greater(zero);
-                let negative_mask = self.less(zero);
                 // SAFETY: a value of this type proves AVX (module
                 // invariant).
                 unsafe {
+                    let low_signed = $xor(g.low, $andnot(magnitude.low, self.low));
+                    let high_signed =
+                        $xor(g.high, $andnot(magnitude.high, self.high));
                     $name {
                         low: $blendv(
-                            $blendv(
-                                otherwise.low,
-                                positive.low,
-                                positive_mask.low,
-                            ),
-                            negative.low,
-                            negative_mask.low,
+                            otherwise.low,
+                            low_signed,
+                            $cmp::<_CMP_NEQ_OQ>(self.low, zero.low),
                         ),
                         high: $blendv(
-                            $blendv(
-                                otherwise.high,
-                                positive.high,
-                                positive_mask.high,
-                            ),
-                            negative.high,
-                            negative_mask.high,
+                            otherwise.high,
+                            high_signed,
+                            $cmp::<_CMP_NEQ_OQ>(self.high, zero.high),
                         ),
-                    }
-                }
-            }
-
-            /// All ones in the lanes where `self < other`, ordered.
-            #[inline(always)]
-            fn less(self, other: Self) -> Self {
-                // SAFETY: as in `greater`.
-                unsafe {
-                    $name {
-                        low: $cmp::<_CMP_LT_OQ>(self.low, other.low),
-                        high: $cmp::<_CMP_LT_OQ>(self.high, other.high),
                     }
                 }
             }
@@ -362,54 +396,166 @@ macro_rules! avx2_kernel {
                 start: usize,
                 factors: GradientFactors<$t>,
                 out: &mut [$t],
-            ) {
-                let row = rows.row;
-                let left = start.checked_sub(1).and_then(|j| lanes_at(row, j));
-                let (Some(x), Some(left), Some(right), Some(out)) = (
-                    lanes_at(row, start),
-                    left,
-                    lanes_at(row, start + 1),
-                    out.first_chunk_mut::<$lanes>(),
-                ) else {
-                    return Scalar.gradient_lanes(rows, start, factors, out);
-                };
+            ) -> ($name, $name) {
                 let zero = $name::splat(self, 0.0);
-                // Each term is ±g or 0·g: see `select_by_sign`. (For a NaN
+                self.gradient_vectors(rows, start, 1, factors, out, (zero, zero))
+            }
+
+            #[inline(always)]
+            fn gradient_vectors(
+                self,
+                rows: &GradientRows<'_, $t>,
+                start: usize,
+                vectors: usize,
+                factors: GradientFactors<$t>,
+                out: &mut [$t],
+                sums: ($name, $name),
+            ) -> ($name, $name) {
+                // The slices the vectors read and write, checked once.
+                let row = rows.row;
+                let len = vectors.saturating_mul($lanes);
+                let end = start.saturating_add(len);
+                let slices = (
+                    start.checked_sub(1).and_then(|j| row.get(j..end - 1)),
+                    row.get(start..end),
+                    row.get(start + 1..end.saturating_add(1)),
+                    out.get_mut(..len),
+                );
+                let (Some(left), Some(x), Some(right), Some(out)) = slices
+                else {
+                    // Not reached by the callers, which keep to the
+                    // contract; the scalar definition, vector by vector.
+                    let (mut right_sum, mut below_sum) = sums;
+                    for k in 0..vectors.min(out.len() / $lanes) {
+                        let out = &mut out[k * $lanes..];
+                        let column = start.saturating_add(k * $lanes);
+                        let (right, below) =
+                            Scalar.gradient_lanes(rows, column, factors, out);
+                        right_sum = right_sum.add($name::load(self, &right));
+                        below_sum = below_sum.add($name::load(self, &below));
+                    }
+                    return (right_sum, below_sum);
+                };
+                let above = rows.above.and_then(|a| a.get(start..end));
+                let below = rows.below.and_then(|b| b.get(start..end));
+                let signs = $name::gradient_signs(self, factors);
+                let run = GradientRun { left, x, right, out };
+                // One loop for each set of neighbouring rows, so that none
+                // tests for them per vector.
+                match (above, below) {
+                    (Some(above), Some(below)) => run
+                        .vectors::<true, true>(self, &signs, above, below, sums),
+                    (Some(above), None) => {
+                        run.vectors::<true, false>(self, &signs, above, &[], sums)
+                    }
+                    (None, Some(below)) => {
+                        run.vectors::<false, true>(self, &signs, &[], below, sums)
+                    }
+                    (None, None) => {
+                        run.vectors::<false, false>(self, &signs, &[], &[], sums)
+                    }
+                }
+            }
+        }
+
+        impl $name {
+            /// The splatted values a gradient vector chooses among.
+            #[inline(always)]
+            fn gradient_signs(
+                token: Avx2,
+                factors: GradientFactors<$t>,
+            ) -> GradientSigns<$name> {
+                // Each term is ±g or 0·g: see `sign_times`. (For a NaN
                 // g, `−1·g` and `−g` may differ in the NaN's sign bit,
                 // which Rust leaves unspecified.)
                 let (v, h) = (factors.vertical, factors.horizontal);
-                let gv = $name::splat(self, v);
-                let minus_gv = $name::splat(self, -v);
-                let zero_gv = $name::splat(self, 0.0 * v);
-                let minus_zero_gv = $name::splat(self, -(0.0 * v));
-                let gh = $name::splat(self, h);
-                let minus_gh = $name::splat(self, -h);
-                let zero_gh = $name::splat(self, 0.0 * h);
-                let minus_zero_gh = $name::splat(self, -(0.0 * h));
-                let x = $name::load(self, x);
+                GradientSigns {
+                    zero: $name::splat(token, 0.0),
+                    magnitude: $name::splat(token, <$t>::from_bits(!$sign_mask)),
+                    gv: $name::splat(token, v),
+                    minus_gv: $name::splat(token, -v),
+                    zero_gv: $name::splat(token, 0.0 * v),
+                    minus_zero_gv: $name::splat(token, -(0.0 * v)),
+                    gh: $name::splat(token, h),
+                    minus_gh: $name::splat(token, -h),
+                    zero_gh: $name::splat(token, 0.0 * h),
+                    minus_zero_gh: $name::splat(token, -(0.0 * h)),
+                }
+            }
+        }
 
-                let from_left = x
-                    .sub($name::load(self, left))
-                    .select_by_sign(zero, gh, minus_gh, zero_gh);
-                let to_right = $name::load(self, right)
-                    .sub(x)
-                    .select_by_sign(zero, minus_gh, gh, minus_zero_gh);
-                let below = rows.below.and_then(|b| lanes_at(b, start));
-                let to_below = match below {
-                    Some(below) => $name::load(self, below)
-                        .sub(x)
-                        .select_by_sign(zero, minus_gv, gv, minus_zero_gv),
-                    None => zero,
-                };
-                let above = rows.above.and_then(|a| lanes_at(a, start));
-                let from_above = match above {
-                    Some(above) => x
-                        .sub($name::load(self, above))
-                        .select_by_sign(zero, gv, minus_gv, zero_gv),
-                    None => zero,
-                };
-                let sum = from_left.add(to_right).add(to_below).add(from_above);
-                sum.store(out);
+        impl<'a> GradientRun<'a, $t> {
+            /// The vectors of the run, with the rows above and below when
+            /// `ABOVE` and `BELOW` (otherwise those slices are unused).
+            #[inline(always)]
+            fn vectors<const ABOVE: bool, const BELOW: bool>(
+                self,
+                token: Avx2,
+                signs: &GradientSigns<$name>,
+                above: &[$t],
+                below: &[$t],
+                (mut right_sum, mut below_sum): ($name, $name),
+            ) -> ($name, $name) {
+                let s = signs;
+                let outs = self.out.chunks_exact_mut($lanes);
+                for (offset, out) in (0..).step_by($lanes).zip(outs) {
+                    let (Some(left), Some(x), Some(right), Some(out)) = (
+                        lanes_at(self.left, offset),
+                        lanes_at(self.x, offset),
+                        lanes_at(self.right, offset),
+                        out.first_chunk_mut::<$lanes>(),
+                    ) else {
+                        break;
+                    };
+                    let x = $name::load(token, x);
+                    let from_left = x.sub($name::load(token, left)).sign_times(
+                        s.zero,
+                        s.magnitude,
+                        s.gh,
+                        s.zero_gh,
+                    );
+                    let right = $name::load(token, right).sub(x);
+                    let to_right = right.sign_times(
+                        s.zero,
+                        s.magnitude,
+                        s.minus_gh,
+                        s.minus_zero_gh,
+                    );
+                    let mut sum = from_left.add(to_right);
+                    right_sum = right_sum.add(right.and(s.magnitude));
+                    if BELOW {
+                        let Some(below) = lanes_at(below, offset) else {
+                            break;
+                        };
+                        let below = $name::load(token, below).sub(x);
+                        sum = sum.add(below.sign_times(
+                            s.zero,
+                            s.magnitude,
+                            s.minus_gv,
+                            s.minus_zero_gv,
+                        ));
+                        below_sum = below_sum.add(below.and(s.magnitude));
+                    } else {
+                        sum = sum.add(s.zero);
+                    }
+                    if ABOVE {
+                        let Some(above) = lanes_at(above, offset) else {
+                            break;
+                        };
+                        sum = sum.add(
+                            x.sub($name::load(token, above)).sign_times(
+                                s.zero,
+                                s.magnitude,
+                                s.gv,
+                                s.zero_gv,
+                            ),
+                        );
+                    } else {
+                        sum = sum.add(s.zero);
+                    }
+                    sum.store(out);
+                }
+                (right_sum, below_sum)
             }
         }
     };
@@ -443,6 +589,8 @@ avx2_kernel!(
     add = _mm256_add_ps,
     sub = _mm256_sub_ps,
     and = _mm256_and_ps,
+    andnot = _mm256_andnot_ps,
+    xor = _mm256_xor_ps,
     cmp = _mm256_cmp_ps,
     blendv = _mm256_blendv_ps,
     maskload = _mm256_maskload_ps,
@@ -473,6 +621,8 @@ avx2_kernel!(
     add = _mm256_add_pd,
     sub = _mm256_sub_pd,
     and = _mm256_and_pd,
+    andnot = _mm256_andnot_pd,
+    xor = _mm256_xor_pd,
     cmp = _mm256_cmp_pd,
     blendv = _mm256_blendv_pd,
     maskload = _mm256_maskload_pd,
