@@ -158,6 +158,56 @@ fn gradient_group<T: FloatElement>(
     }
 }
 
+/// The value and the gradient of the same image: two separate calls
+/// against the one-pass call.
+fn value_and_gradient_group<T: FloatElement<Output = T>>(
+    c: &mut Criterion,
+    name: &str,
+    convert: impl Fn(f64) -> T + Copy,
+) {
+    for (size, shape) in SHAPES {
+        let layout = Layout::new(shape).unwrap();
+        let img = pixels(layout.len(), convert);
+        let upstream = vec![convert(1.0); layout.planes()];
+        let mut values = vec![T::default(); layout.planes()];
+        let mut grad = vec![T::default(); layout.len()];
+        let mut group = c.benchmark_group(format!("{name}/value-and-gradient"));
+        configure(&mut group, std::mem::size_of_val(img.as_slice()));
+        for (backend_name, backend) in backends() {
+            let tv = TotalVariation::new()
+                .with_backend(backend)
+                .with_reduction(Reduction::Sum);
+            group.bench_function(
+                BenchmarkId::new(format!("{backend_name}/separate"), size),
+                |b| {
+                    b.iter(|| {
+                        tv.value_into(black_box(&img), &layout, &mut values)
+                            .unwrap();
+                        tv.gradient_into(&img, &layout, &upstream, &mut grad)
+                            .unwrap()
+                    })
+                },
+            );
+            group.bench_function(
+                BenchmarkId::new(format!("{backend_name}/one-pass"), size),
+                |b| {
+                    b.iter(|| {
+                        tv.value_and_gradient_into(
+                            black_box(&img),
+                            &layout,
+                            &upstream,
+                            &mut values,
+                            &mut grad,
+                        )
+                        .unwrap()
+                    })
+                },
+            );
+        }
+        group.finish();
+    }
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -166,6 +216,8 @@ fn benches(c: &mut Criterion) {
     value_group(c, "i16", "exact", |v| (v * 65536.0 - 32768.0) as i16);
     gradient_group(c, "f32", |v| v as f32);
     gradient_group(c, "f64", |v| v);
+    value_and_gradient_group(c, "f32", |v| v as f32);
+    value_and_gradient_group(c, "f64", |v| v);
 }
 
 criterion_group!(total_variation, benches);

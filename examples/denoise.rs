@@ -9,8 +9,10 @@
 //! keeps `x` close to what was observed; the TV term makes it piecewise
 //! smooth, which removes the noise and keeps the edges.
 //!
-//! The gradient of `λ · Σₚ TV(xₚ)` is one call of
-//! [`TotalVariation::gradient`] with the upstream value `λ` for every plane.
+//! Each iteration makes one call of
+//! [`TotalVariation::value_and_gradient_into`], with the upstream value `λ`
+//! for every plane: it gives the TV of each plane (for the progress line)
+//! and the gradient of `λ · Σₚ TV(xₚ)` (for the step) in one pass.
 //!
 //! ```text
 //! cargo run --release --example denoise
@@ -405,23 +407,15 @@ fn psnr_db(clean: &Planes, estimate: &Planes) -> f64 {
 }
 
 /// The two terms of the loss at `x`: `½‖x − y‖²` and `Σₚ TV(xₚ)`.
-fn loss_terms(
-    tv: &TotalVariation,
-    layout: &Layout,
-    x: &[f32],
-    y: &[f32],
-) -> Result<(f64, f64), String> {
-    let data: f64 = x
-        .iter()
+/// The data term `½‖x − y‖²`, in `f64`.
+fn data_term(x: &[f32], y: &[f32]) -> f64 {
+    x.iter()
         .zip(y)
         .map(|(&a, &b)| {
             let difference = f64::from(a - b);
             0.5 * difference * difference
         })
-        .sum();
-    let per_plane = tv.value(x, layout).map_err(|err| err.to_string())?;
-    let total: f64 = per_plane.iter().map(|&value| f64::from(value)).sum();
-    Ok((data, total))
+        .sum()
 }
 
 /// Gradient descent from `x = y` on `½‖x − y‖² + λ·Σₚ TV(xₚ)`, printing a
@@ -430,15 +424,28 @@ fn denoise(noisy: &Planes, options: &Options) -> Result<Planes, String> {
     let layout = noisy.layout()?;
     let tv = TotalVariation::new();
     let lambda = options.lambda;
-    // Upstream gradient λ for every plane: `gradient` then returns the
-    // gradient of λ·Σₚ TV(xₚ) directly.
+    // Upstream gradient λ for every plane: the gradient written is then
+    // that of λ·Σₚ TV(xₚ) directly.
     let upstream = vec![lambda; layout.planes()];
     let report_every = options.iterations.div_ceil(PROGRESS_LINES).max(1);
     let y = &noisy.values;
     let mut x = y.clone();
+    let mut tv_values = vec![0.0; layout.planes()];
+    let mut tv_gradient = vec![0.0; layout.len()];
     for iteration in 0..=options.iterations {
+        // The values (for the progress line) and the gradient (for the
+        // step) in one pass over the image.
+        tv.value_and_gradient_into(
+            &x,
+            &layout,
+            &upstream,
+            &mut tv_values,
+            &mut tv_gradient,
+        )
+        .map_err(|err| err.to_string())?;
         if iteration % report_every == 0 || iteration == options.iterations {
-            let (data, total_tv) = loss_terms(&tv, &layout, &x, y)?;
+            let data = data_term(&x, y);
+            let total_tv: f64 = tv_values.iter().map(|&v| f64::from(v)).sum();
             let loss = data + f64::from(lambda) * total_tv;
             say!(
                 "iteration {iteration:>5}/{}: loss {loss:>12.3}, \
@@ -449,9 +456,6 @@ fn denoise(noisy: &Planes, options: &Options) -> Result<Planes, String> {
         if iteration == options.iterations {
             break;
         }
-        let tv_gradient = tv
-            .gradient(&x, &layout, &upstream)
-            .map_err(|err| err.to_string())?;
         for ((value, &observed), &tv_slope) in
             x.iter_mut().zip(y).zip(&tv_gradient)
         {
