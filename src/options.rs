@@ -265,12 +265,7 @@ impl TotalVariation {
         grad: &mut [T],
     ) -> Result<(), Error> {
         layout.check_len(img.len())?;
-        if upstream.len() != layout.planes() {
-            return Err(Error::UpstreamLength {
-                expected: layout.planes(),
-                actual: upstream.len(),
-            });
-        }
+        check_upstream(upstream, layout)?;
         if grad.len() != layout.len() {
             return Err(Error::GradientLength {
                 expected: layout.len(),
@@ -349,12 +344,7 @@ impl TotalVariation {
         grad: &mut [T],
     ) -> Result<(), Error> {
         layout.check_len(img.len())?;
-        if upstream.len() != layout.planes() {
-            return Err(Error::UpstreamLength {
-                expected: layout.planes(),
-                actual: upstream.len(),
-            });
-        }
+        check_upstream(upstream, layout)?;
         if values.len() != layout.planes() {
             return Err(Error::OutputLength {
                 expected: layout.planes(),
@@ -407,6 +397,9 @@ impl TotalVariation {
         upstream: &[T],
     ) -> Result<(Vec<T>, Vec<T>), Error> {
         layout.check_len(img.len())?;
+        // Before allocating: `upstream` has as many values as there are
+        // planes, so one per plane can be allocated too.
+        check_upstream(upstream, layout)?;
         let mut values = output_vec(layout.planes())?;
         let mut grad = output_vec(img.len())?;
         self.value_and_gradient_into(
@@ -494,6 +487,18 @@ fn output_vec<T: Copy + Default>(len: usize) -> Result<Vec<T>, Error> {
         .map_err(|_| Error::OutputAllocation { values: len })?;
     out.resize(len, T::default());
     Ok(out)
+}
+
+/// Checks that `upstream` has one value per plane.
+fn check_upstream<T>(upstream: &[T], layout: &Layout) -> Result<(), Error> {
+    if upstream.len() == layout.planes() {
+        Ok(())
+    } else {
+        Err(Error::UpstreamLength {
+            expected: layout.planes(),
+            actual: upstream.len(),
+        })
+    }
 }
 
 /// Checks the image length, and that an integer plane's total fits.

@@ -4,8 +4,8 @@
 #![cfg(feature = "alloc")]
 
 use total_variation::{
-    Layout, Reduction, total_variation, total_variation_exact,
-    total_variation_grad,
+    Error, Layout, Reduction, TotalVariation, total_variation,
+    total_variation_exact, total_variation_grad,
 };
 
 /// A zero width makes every count zero, however many planes and rows:
@@ -28,5 +28,20 @@ fn zero_width_with_planes_times_height_beyond_usize() {
     assert_eq!(
         total_variation_grad::<f64>(&[], &shape, Reduction::Mean, &[1.0, 2.0]),
         Ok(vec![])
+    );
+}
+
+/// Empty planes cost nothing to hold, so a shape may have more of them
+/// than memory could hold values for: the one-pass call must reject an
+/// upstream gradient of the wrong length before it allocates the values.
+/// Found by the `gradient` target (AddressSanitizer stopped at an
+/// allocation of 2^43 bytes).
+#[test]
+fn one_pass_checks_the_upstream_gradient_before_allocating() {
+    let planes = 1usize << 40;
+    let layout = Layout::new(&[planes, 0, 3]).unwrap();
+    assert_eq!(
+        TotalVariation::new().value_and_gradient::<f64>(&[], &layout, &[]),
+        Err(Error::UpstreamLength { expected: planes, actual: 0 })
     );
 }

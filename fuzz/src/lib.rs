@@ -429,6 +429,22 @@ fn gradient<T: FuzzFloat>(case: &mut Case<'_>) {
                 out.iter().all(|v| v.canonical() == T::SENTINEL.canonical())
             );
         }
+        // The one-pass call gives the bits, or the error, of the two
+        // separate calls on the same backend.
+        match (tv.value_and_gradient(&img, &layout, &upstream), &collected) {
+            (Ok((values, one_pass)), Ok(_)) => {
+                assert_same(&Ok(one_pass), &collected, "one-pass gradient");
+                assert_same(
+                    &Ok(values),
+                    &tv.value(&img, &layout),
+                    "one-pass values",
+                );
+            }
+            (Err(err), Err(expected)) => assert_eq!(err, *expected),
+            (one_pass, _) => {
+                panic!("one-pass {one_pass:?}, separate {collected:?}")
+            }
+        }
         collected
     });
     let Ok(grad) = grad else { return };
