@@ -108,6 +108,7 @@ mod element;
 mod error;
 mod kernels;
 mod layout;
+mod norm;
 mod options;
 mod sum;
 
@@ -120,6 +121,7 @@ struct ReadmeExamples;
 pub use element::{Element, FloatElement, IntegerElement};
 pub use error::Error;
 pub use layout::Layout;
+pub use norm::Norm;
 pub use options::{Backend, Reduction, TotalVariation};
 
 /// The total variation of each plane of an image of shape `(*, H, W)`.

@@ -10,8 +10,19 @@
 //! kernels, of `wide` and of `bytemuck` for undefined behaviour.
 
 use total_variation::{
-    Backend, Element, Layout, Reduction, TotalVariation, pixels_from_bytes,
+    Backend, Element, Layout, Norm, Reduction, TotalVariation,
+    pixels_from_bytes,
 };
+
+/// Every norm, with a smoothing scale whose square is exact and one whose
+/// square is subnormal in `f32`.
+const NORMS: [Norm; 5] = [
+    Norm::Anisotropic,
+    Norm::Isotropic,
+    Norm::SquaredL2,
+    Norm::Smooth { epsilon: 0.25 },
+    Norm::Smooth { epsilon: 3e-20 },
+];
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
@@ -82,15 +93,21 @@ where
     T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
 {
     let layout = Layout::new(shape).unwrap();
-    for reduction in [Reduction::Sum, Reduction::Mean] {
+    let reductions = [Reduction::Sum, Reduction::Mean];
+    for (reduction, norm) in reductions
+        .into_iter()
+        .flat_map(|reduction| NORMS.map(|norm| (reduction, norm)))
+    {
         let scalar = TotalVariation::new()
             .with_reduction(reduction)
+            .with_norm(norm)
             .with_backend(Backend::Scalar);
         let value = scalar.value(img, &layout).unwrap();
         let grad = scalar.gradient(img, &layout, upstream).unwrap();
         for backend in fast_backends() {
             let tv = scalar.with_backend(backend);
-            let context = format!("{backend:?} {reduction:?} {shape:?}");
+            let context =
+                format!("{backend:?} {reduction:?} {norm:?} {shape:?}");
             assert_eq!(
                 canonical(&tv.value(img, &layout).unwrap()),
                 canonical(&value),
