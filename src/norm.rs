@@ -30,6 +30,36 @@ use crate::kernels::{Float, PixelNorm};
 /// the number of pixels. Only `f32` and `f64` images take a per-pixel
 /// norm: integer images return [`Error::NormNotForIntegers`].
 ///
+/// # Gradients
+///
+/// With `r = √(dx² + dy²)` (isotropic) or `r = √(dx² + dy² + ε²)`
+/// (smooth), the term of pixel `(i, j)` passes `ux = (dx / r)·g` to
+/// `x[i, j+1]` and `uy = (dy / r)·g` to `x[i+1, j]`, and `−(ux + uy)` to
+/// `x[i, j]`, for an upstream factor `g` (divided by `H·W` for a mean);
+/// the squared form passes `ux = (dx + dx)·g` and `uy = (dy + dy)·g`. A
+/// difference past the last column or row is a constant 0 and passes
+/// nothing. The gradient of an element is
+///
+/// ```text
+/// (ux[i, j−1] + uy[i−1, j]) − (ux[i, j] + uy[i, j])
+/// ```
+///
+/// added in that order by every backend, a missing neighbour's share
+/// being `+0.0`. Where the isotropic `r` is 0 (a flat pixel, or
+/// differences so small that their squares underflow to 0) the term has
+/// no gradient: both shares are the subgradient `+0.0`, so no NaN comes
+/// from a finite image there.
+///
+/// What can still overflow, with finite pixels and upstream values: a
+/// difference larger than the type's `MAX` (neighbours of opposite signs
+/// near `MAX`) is infinite, making the value `+inf` and the gradients
+/// around it NaN; a difference whose square overflows (larger than about
+/// `1.8e19` in `f32`, `1.3e154` in `f64`) makes the value `+inf` and,
+/// for the isotropic and smooth forms, its pixel's shares 0 instead of
+/// about `±g`; the squared form's shares `2·d·g` overflow for
+/// `|d·g| > MAX / 2`; a sum of terms can overflow to `+inf` as in the
+/// anisotropic form.
+///
 /// ```
 /// use total_variation::{Layout, Norm, TotalVariation};
 ///
