@@ -80,7 +80,17 @@ impl Float for f32 {
 
     #[inline(always)]
     fn sqrt(self) -> f32 {
-        libm::sqrtf(self)
+        // Both are correctly rounded. Under `std` the compiler's own
+        // square root inlines as one instruction even inside the AVX2
+        // kernels; `libm` serves `no_std`.
+        #[cfg(feature = "std")]
+        {
+            f32::sqrt(self)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            libm::sqrtf(self)
+        }
     }
 
     #[inline(always)]
@@ -112,7 +122,17 @@ impl Float for f64 {
 
     #[inline(always)]
     fn sqrt(self) -> f64 {
-        libm::sqrt(self)
+        // Both are correctly rounded. Under `std` the compiler's own
+        // square root inlines as one instruction even inside the AVX2
+        // kernels; `libm` serves `no_std`.
+        #[cfg(feature = "std")]
+        {
+            f64::sqrt(self)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            libm::sqrt(self)
+        }
     }
 
     #[inline(always)]
