@@ -337,10 +337,10 @@ fn naive_gradient(
     let (planes, h, w) = dims(shape);
     let mut grad = vec![0.0; img.len()];
     let mut scale = vec![0.0; img.len()];
-    for p in 0..planes {
+    for (p, &g) in upstream.iter().enumerate().take(planes) {
         let g = match reduction {
-            Reduction::Sum => upstream[p],
-            _ => upstream[p] / (h * w) as f64,
+            Reduction::Sum => g,
+            _ => g / (h * w) as f64,
         };
         let index = |i: usize, j: usize| (p * h + i) * w + j;
         for i in 0..h {

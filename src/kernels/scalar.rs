@@ -262,6 +262,8 @@ fn element<T>(row: Option<&[T]>, column: usize) -> Option<&T> {
 
 /// `to − from`, or `None` where the neighbour `to` does not exist.
 #[inline(always)]
+// A `match`, not `Option::map` with a closure: see `element`.
+#[allow(clippy::manual_map)]
 fn difference<T: Float>(to: Option<&T>, from: T) -> Option<T> {
     match to {
         Some(&to) => Some(to - from),
