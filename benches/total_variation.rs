@@ -15,7 +15,7 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use total_variation::{
-    Backend, Element, FloatElement, Layout, Reduction, TotalVariation,
+    Backend, Element, FloatElement, Layout, Norm, Reduction, TotalVariation,
 };
 
 /// The shapes: one small plane, a batch that fits in the caches, and a
@@ -208,6 +208,70 @@ fn value_and_gradient_group<T: FloatElement<Output = T>>(
     }
 }
 
+/// The per-pixel norms, values and gradients of `f32` on the two batch
+/// shapes, on the best backend here and the portable one: groups
+/// `f32/value-<norm>` and `f32/gradient-<norm>`, beside `f32/value` and
+/// `f32/gradient` of the anisotropic norm.
+fn norm_groups(c: &mut Criterion) {
+    let norms = [
+        ("isotropic", Norm::Isotropic),
+        ("squared", Norm::SquaredL2),
+        ("smooth", Norm::Smooth { epsilon: 0.01 }),
+    ];
+    let best = if Backend::Avx2.is_available() { "avx2" } else { "portable" };
+    let backends = [(best, Backend::Auto), ("portable", Backend::Portable)];
+    for (norm_name, norm) in norms {
+        for (size, shape) in &SHAPES[1..] {
+            let layout = Layout::new(shape).unwrap();
+            let img = pixels(layout.len(), |v| v as f32);
+            let upstream = vec![1.0f32; layout.planes()];
+            let mut out = vec![0.0f32; layout.planes()];
+            let mut grad = vec![0.0f32; layout.len()];
+            let bytes = std::mem::size_of_val(img.as_slice());
+
+            let mut group = c.benchmark_group(format!("f32/value-{norm_name}"));
+            configure(&mut group, bytes);
+            for (backend_name, backend) in backends {
+                let tv =
+                    TotalVariation::new().with_norm(norm).with_backend(backend);
+                group.bench_function(
+                    BenchmarkId::new(format!("{backend_name}/pairwise"), size),
+                    |b| {
+                        b.iter(|| {
+                            tv.value_into(black_box(&img), &layout, &mut out)
+                                .unwrap()
+                        })
+                    },
+                );
+            }
+            group.finish();
+
+            let mut group =
+                c.benchmark_group(format!("f32/gradient-{norm_name}"));
+            configure(&mut group, bytes);
+            for (backend_name, backend) in backends {
+                let tv =
+                    TotalVariation::new().with_norm(norm).with_backend(backend);
+                group.bench_function(
+                    BenchmarkId::new(format!("{backend_name}/pairwise"), size),
+                    |b| {
+                        b.iter(|| {
+                            tv.gradient_into(
+                                black_box(&img),
+                                &layout,
+                                &upstream,
+                                &mut grad,
+                            )
+                            .unwrap()
+                        })
+                    },
+                );
+            }
+            group.finish();
+        }
+    }
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -218,6 +282,7 @@ fn benches(c: &mut Criterion) {
     gradient_group(c, "f64", |v| v);
     value_and_gradient_group(c, "f32", |v| v as f32);
     value_and_gradient_group(c, "f64", |v| v);
+    norm_groups(c);
 }
 
 criterion_group!(total_variation, benches);

@@ -1,7 +1,7 @@
 //! The pixel types the crate accepts, and what each one returns.
 
 use crate::kernels;
-use crate::{Backend, Error, Layout, Reduction};
+use crate::{Backend, Error, Layout, Norm, Reduction};
 
 /// A pixel type: `f32`, `f64`, `u8`, `u16` or `i16`.
 ///
@@ -10,7 +10,9 @@ use crate::{Backend, Error, Layout, Reduction};
 /// totals: differences never wrap, and [`Reduction::Sum`] is exact as long
 /// as the total is at most 2^53 (beyond, it is the correctly rounded
 /// `f64`); [`TotalVariation::exact_sum`] returns the exact `u64` at any
-/// size.
+/// size. Integer images take only [`Norm::Anisotropic`]: the per-pixel
+/// norms return [`Error::NormNotForIntegers`] (convert the image to `f64`
+/// for them).
 ///
 /// The trait is sealed: the kernels are written for these five types.
 ///
@@ -67,6 +69,7 @@ pub(crate) mod sealed {
             img: &[Self],
             layout: &Layout,
             reduction: Reduction,
+            norm: Norm,
             backend: Backend,
             out: &mut [<Self as Element>::Output],
         ) -> Result<(), Error>
@@ -85,6 +88,7 @@ pub(crate) mod sealed {
             img: &[Self],
             layout: &Layout,
             reduction: Reduction,
+            norm: Norm,
             backend: Backend,
             upstream: &[Self],
             grad: &mut [Self],
@@ -93,10 +97,12 @@ pub(crate) mod sealed {
         /// Writes the values and the gradient in one pass. `img` and
         /// `grad` match `layout`; `upstream` and `values` have one value
         /// per plane.
+        #[allow(clippy::too_many_arguments)]
         fn value_and_gradient(
             img: &[Self],
             layout: &Layout,
             reduction: Reduction,
+            norm: Norm,
             backend: Backend,
             upstream: &[Self],
             values: &mut [Self],
@@ -131,10 +137,13 @@ macro_rules! float_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                norm: Norm,
                 backend: Backend,
                 out: &mut [$t],
             ) -> Result<(), Error> {
-                kernels::float_values(img, layout, reduction, backend, out)
+                kernels::float_values(
+                    img, layout, reduction, norm, backend, out,
+                )
             }
 
             fn max_plane_len() -> u64 {
@@ -147,12 +156,13 @@ macro_rules! float_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                norm: Norm,
                 backend: Backend,
                 upstream: &[$t],
                 grad: &mut [$t],
             ) -> Result<(), Error> {
                 kernels::float_gradient(
-                    img, layout, reduction, backend, upstream, grad,
+                    img, layout, reduction, norm, backend, upstream, grad,
                 )
             }
 
@@ -160,13 +170,15 @@ macro_rules! float_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                norm: Norm,
                 backend: Backend,
                 upstream: &[$t],
                 values: &mut [$t],
                 grad: &mut [$t],
             ) -> Result<(), Error> {
                 kernels::float_value_and_gradient(
-                    img, layout, reduction, backend, upstream, values, grad,
+                    img, layout, reduction, norm, backend, upstream, values,
+                    grad,
                 )
             }
         }
@@ -189,9 +201,13 @@ macro_rules! integer_element {
                 img: &[$t],
                 layout: &Layout,
                 reduction: Reduction,
+                norm: Norm,
                 backend: Backend,
                 out: &mut [f64],
             ) -> Result<(), Error> {
+                if !norm.is_anisotropic() {
+                    return Err(Error::NormNotForIntegers { norm });
+                }
                 kernels::integer_values(img, layout, reduction, backend, out)
             }
 

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::Backend;
+use crate::{Backend, Norm};
 
 /// Everything that can be wrong with the arguments of a call.
 ///
@@ -92,6 +92,21 @@ pub enum Error {
         /// The backend asked for.
         backend: Backend,
     },
+    /// The `epsilon` of [`Norm::Smooth`] is not usable for this element
+    /// type: it, or its square in the element type, is zero, negative,
+    /// infinite or NaN.
+    InvalidEpsilon {
+        /// The norm asked for, with its `epsilon`.
+        norm: Norm,
+        /// The element type, `"f32"` or `"f64"`.
+        element: &'static str,
+    },
+    /// A norm other than [`Norm::Anisotropic`] was asked of an integer
+    /// image, or an exact integer total was asked with such a norm.
+    NormNotForIntegers {
+        /// The norm asked for.
+        norm: Norm,
+    },
 }
 
 impl fmt::Display for Error {
@@ -153,6 +168,23 @@ impl fmt::Display for Error {
                 f,
                 "the {backend:?} backend cannot run on this CPU or \
                  architecture"
+            ),
+            Error::InvalidEpsilon { norm, element } => {
+                let epsilon = match norm {
+                    Norm::Smooth { epsilon } => epsilon,
+                    _ => f64::NAN,
+                };
+                write!(
+                    f,
+                    "the epsilon of the smooth norm must be finite and \
+                     positive, and so must its square in {element}; got \
+                     {epsilon:e}"
+                )
+            }
+            Error::NormNotForIntegers { norm } => write!(
+                f,
+                "the {norm:?} norm takes only f32 and f64 images; integer \
+                 images have only the anisotropic norm"
             ),
         }
     }

@@ -16,6 +16,13 @@
 //! dimensions. It is a loss and a regulariser (denoising, style transfer,
 //! radiance-field grids), and a measure of sharpness or noise.
 //!
+//! Other norms of the discrete gradient, one term per pixel of its
+//! forward differences `dx` and `dy`, are chosen with
+//! [`TotalVariation::with_norm`]: [`Norm::Isotropic`] `√(dx² + dy²)`,
+//! [`Norm::SquaredL2`] `dx² + dy²` and [`Norm::Smooth`]
+//! `√(dx² + dy² + ε²) − ε`. See [`Norm`] for their definitions, their
+//! means and their gradients.
+//!
 //! ```
 //! use total_variation::{Reduction, total_variation, total_variation_grad};
 //!
@@ -56,7 +63,12 @@
 //! - Integer images (`u8`, `u16`, `i16`) are exact: differences never wrap,
 //!   [`total_variation_exact`] returns `u64` totals, and the `f64` values
 //!   are computed from those totals. kornia cannot take `u16` at all and
-//!   returns `f32` means.
+//!   returns `f32` means. They take only [`Norm::Anisotropic`].
+//! - The per-pixel norms ([`Norm`]) take the differences past the last
+//!   column or row as 0; [`Reduction::Mean`] divides their sum by `H·W`.
+//!   The isotropic gradient uses the subgradient 0 where a pixel's
+//!   `√(dx² + dy²)` is 0, and each element adds the shares of its three
+//!   pixels in one fixed order (see [`Norm`]).
 //!
 //! # Numerics
 //!
@@ -69,7 +81,10 @@
 //! leaves its sign and payload bits unspecified). The error grows with the
 //! logarithm of the plane size, not with the size itself: on a uniform
 //! random 8192×8192 `f32` plane the value is within 5e-9 (relative) of the
-//! exact one, where a sequential `f32` sum is 60 % off.
+//! exact one, where a sequential `f32` sum is 60 % off. The per-pixel
+//! norms feed one term per pixel into the same order; their square roots
+//! and divisions are correctly rounded on every backend (`libm` in the
+//! scalar code), so they too give the same bits everywhere.
 //!
 //! # Backends
 //!
@@ -108,6 +123,7 @@ mod element;
 mod error;
 mod kernels;
 mod layout;
+mod norm;
 mod options;
 mod sum;
 
@@ -120,6 +136,7 @@ struct ReadmeExamples;
 pub use element::{Element, FloatElement, IntegerElement};
 pub use error::Error;
 pub use layout::Layout;
+pub use norm::Norm;
 pub use options::{Backend, Reduction, TotalVariation};
 
 /// The total variation of each plane of an image of shape `(*, H, W)`.

@@ -3,7 +3,7 @@
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
-use crate::{Element, Error, FloatElement, IntegerElement, Layout};
+use crate::{Element, Error, FloatElement, IntegerElement, Layout, Norm};
 
 /// How the differences of a plane become one value.
 ///
@@ -90,19 +90,26 @@ impl Backend {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TotalVariation {
     reduction: Reduction,
+    norm: Norm,
     backend: Backend,
 }
 
 impl TotalVariation {
-    /// The default configuration: [`Reduction::Sum`].
+    /// The default configuration: [`Reduction::Sum`],
+    /// [`Norm::Anisotropic`], [`Backend::Auto`].
     ///
     /// ```
-    /// use total_variation::{Reduction, TotalVariation};
+    /// use total_variation::{Norm, Reduction, TotalVariation};
     ///
     /// assert_eq!(TotalVariation::new().reduction(), Reduction::Sum);
+    /// assert_eq!(TotalVariation::new().norm(), Norm::Anisotropic);
     /// ```
     pub const fn new() -> Self {
-        TotalVariation { reduction: Reduction::Sum, backend: Backend::Auto }
+        TotalVariation {
+            reduction: Reduction::Sum,
+            norm: Norm::Anisotropic,
+            backend: Backend::Auto,
+        }
     }
 
     /// The same configuration with another reduction.
@@ -115,6 +122,46 @@ impl TotalVariation {
     /// ```
     pub const fn with_reduction(self, reduction: Reduction) -> Self {
         TotalVariation { reduction, ..self }
+    }
+
+    /// The same configuration with another norm (see [`Norm`]).
+    ///
+    /// The norm is checked when a value or gradient is computed, against
+    /// the element type: an unusable `epsilon` of [`Norm::Smooth`] gives
+    /// [`Error::InvalidEpsilon`] then, and an integer image with a
+    /// per-pixel norm [`Error::NormNotForIntegers`].
+    ///
+    /// ```
+    /// use total_variation::{Layout, Norm, Reduction, TotalVariation};
+    ///
+    /// let smooth = TotalVariation::new()
+    ///     .with_norm(Norm::Smooth { epsilon: 0.75 })
+    ///     .with_reduction(Reduction::Mean);
+    /// assert_eq!(smooth.norm(), Norm::Smooth { epsilon: 0.75 });
+    ///
+    /// // One row of 2: the left pixel has dx = 1, the right one no
+    /// // difference. (√(1 + 0.5625) − 0.75 + 0) / 2 = (1.25 − 0.75) / 2.
+    /// let layout = Layout::new(&[1, 2])?;
+    /// assert_eq!(smooth.value(&[1.0f32, 2.0], &layout)?, [0.25]);
+    ///
+    /// let bad = smooth.with_norm(Norm::Smooth { epsilon: -1.0 });
+    /// assert!(bad.value(&[1.0f32, 2.0], &layout).is_err());
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub const fn with_norm(self, norm: Norm) -> Self {
+        TotalVariation { norm, ..self }
+    }
+
+    /// The norm in use.
+    ///
+    /// ```
+    /// use total_variation::{Norm, TotalVariation};
+    ///
+    /// let tv = TotalVariation::new().with_norm(Norm::SquaredL2);
+    /// assert_eq!(tv.norm(), Norm::SquaredL2);
+    /// ```
+    pub const fn norm(&self) -> Norm {
+        self.norm
     }
 
     /// The same configuration on another backend.
@@ -195,7 +242,7 @@ impl TotalVariation {
                 actual: out.len(),
             });
         }
-        T::values(img, layout, self.reduction, self.backend, out)
+        T::values(img, layout, self.reduction, self.norm, self.backend, out)
     }
 
     /// One value per plane, in row-major order of the leading dimensions.
@@ -272,7 +319,15 @@ impl TotalVariation {
                 actual: grad.len(),
             });
         }
-        T::gradient(img, layout, self.reduction, self.backend, upstream, grad)
+        T::gradient(
+            img,
+            layout,
+            self.reduction,
+            self.norm,
+            self.backend,
+            upstream,
+            grad,
+        )
     }
 
     /// The gradient of `Σₚ upstream[p] · TVₚ`, shaped like `img`.
@@ -361,6 +416,7 @@ impl TotalVariation {
             img,
             layout,
             self.reduction,
+            self.norm,
             self.backend,
             upstream,
             values,
@@ -444,6 +500,9 @@ impl TotalVariation {
                 expected: layout.planes(),
                 actual: out.len(),
             });
+        }
+        if !self.norm.is_anisotropic() {
+            return Err(Error::NormNotForIntegers { norm: self.norm });
         }
         T::exact_sums(img, layout, self.backend, out)
     }

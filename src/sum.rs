@@ -34,9 +34,10 @@
 //! return halving_sum(total lanes)
 //! ```
 //!
-//! Every value added is an absolute value (`+0.0`, positive, `+inf` or
-//! NaN), so adding `+0.0` changes nothing: the padding does not alter the
-//! result. The rounding error grows with `BLOCK_VECTORS + log2(n)` instead
+//! Every value added is an absolute value or, for the per-pixel norms, a
+//! term that is never negative nor `−0.0` (see
+//! `kernels::scalar::pixel_term`): `+0.0`, positive, `+inf` or NaN. So
+//! adding `+0.0` changes nothing: the padding does not alter the result. The rounding error grows with `BLOCK_VECTORS + log2(n)` instead
 //! of `n`, which keeps the sum of an 8192×8192 `f32` plane within about
 //! 1e-7 of the exact value. Blocks never span two rows, so a SIMD kernel
 //! sums each block in registers with no state carried between rows.

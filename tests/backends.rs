@@ -7,7 +7,18 @@
 //! part of the contract (see `bits32`).
 
 use proptest::prelude::*;
-use total_variation::{Backend, Layout, Reduction, TotalVariation};
+use total_variation::{Backend, Layout, Norm, Reduction, TotalVariation};
+
+/// Every norm, with smoothing scales that are ordinary, tiny (whose
+/// square is subnormal in `f32`) and large.
+const NORMS: [Norm; 6] = [
+    Norm::Anisotropic,
+    Norm::Isotropic,
+    Norm::SquaredL2,
+    Norm::Smooth { epsilon: 0.5 },
+    Norm::Smooth { epsilon: 1e-20 },
+    Norm::Smooth { epsilon: 3e15 },
+];
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
@@ -68,6 +79,13 @@ fn case() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, Vec<f64>)> {
     })
 }
 
+/// Both reductions with every norm.
+fn reductions_and_norms() -> impl Iterator<Item = (Reduction, Norm)> {
+    [Reduction::Sum, Reduction::Mean]
+        .into_iter()
+        .flat_map(|reduction| NORMS.map(|norm| (reduction, norm)))
+}
+
 /// The bits of each value, every NaN written as one canonical NaN: Rust
 /// leaves the sign and payload of a NaN result unspecified (the compiler
 /// may swap the operands of an addition), so only "is NaN" is comparable.
@@ -98,9 +116,10 @@ proptest! {
         let layout = Layout::new(&shape).unwrap();
         let img: Vec<f32> = img.iter().map(|&v| v as f32).collect();
         let upstream: Vec<f32> = upstream.iter().map(|&v| v as f32).collect();
-        for reduction in [Reduction::Sum, Reduction::Mean] {
+        for (reduction, norm) in reductions_and_norms() {
             let scalar = TotalVariation::new()
                 .with_reduction(reduction)
+                .with_norm(norm)
                 .with_backend(Backend::Scalar);
             let value = scalar.value(&img, &layout).unwrap();
             let grad = scalar.gradient(&img, &layout, &upstream).unwrap();
@@ -109,12 +128,12 @@ proptest! {
                 prop_assert_eq!(
                     bits32(&tv.value(&img, &layout).unwrap()),
                     bits32(&value),
-                    "value, {:?} {:?}", backend, reduction
+                    "value, {:?} {:?} {:?}", backend, reduction, norm
                 );
                 prop_assert_eq!(
                     bits32(&tv.gradient(&img, &layout, &upstream).unwrap()),
                     bits32(&grad),
-                    "gradient, {:?} {:?}", backend, reduction
+                    "gradient, {:?} {:?} {:?}", backend, reduction, norm
                 );
             }
             // The one-pass call, on every backend, the scalar one included,
@@ -142,9 +161,10 @@ proptest! {
         miri; tests/kernel_tails.rs runs the same kernels there")]
     fn f64_backends_match_scalar((shape, img, upstream) in case()) {
         let layout = Layout::new(&shape).unwrap();
-        for reduction in [Reduction::Sum, Reduction::Mean] {
+        for (reduction, norm) in reductions_and_norms() {
             let scalar = TotalVariation::new()
                 .with_reduction(reduction)
+                .with_norm(norm)
                 .with_backend(Backend::Scalar);
             let value = scalar.value(&img, &layout).unwrap();
             let grad = scalar.gradient(&img, &layout, &upstream).unwrap();
@@ -153,12 +173,12 @@ proptest! {
                 prop_assert_eq!(
                     bits64(&tv.value(&img, &layout).unwrap()),
                     bits64(&value),
-                    "value, {:?} {:?}", backend, reduction
+                    "value, {:?} {:?} {:?}", backend, reduction, norm
                 );
                 prop_assert_eq!(
                     bits64(&tv.gradient(&img, &layout, &upstream).unwrap()),
                     bits64(&grad),
-                    "gradient, {:?} {:?}", backend, reduction
+                    "gradient, {:?} {:?} {:?}", backend, reduction, norm
                 );
             }
             // The one-pass call, on every backend, the scalar one included,
@@ -197,11 +217,19 @@ fn large_planes_match_scalar() {
         })
         .collect();
     let layout = Layout::new(&[height, width]).unwrap();
-    let scalar = TotalVariation::new().with_backend(Backend::Scalar);
-    let expected = scalar.value(&img, &layout).unwrap();
-    for backend in fast_backends() {
-        let got = scalar.with_backend(backend).value(&img, &layout).unwrap();
-        assert_eq!(bits32(&got), bits32(&expected), "{backend:?}");
+    let upstream = [0.75f32];
+    for norm in NORMS {
+        let scalar =
+            TotalVariation::new().with_norm(norm).with_backend(Backend::Scalar);
+        let expected = scalar.value(&img, &layout).unwrap();
+        let grad = scalar.gradient(&img, &layout, &upstream).unwrap();
+        for backend in fast_backends() {
+            let tv = scalar.with_backend(backend);
+            let got = tv.value(&img, &layout).unwrap();
+            assert_eq!(bits32(&got), bits32(&expected), "{backend:?} {norm:?}");
+            let got = tv.gradient(&img, &layout, &upstream).unwrap();
+            assert_eq!(bits32(&got), bits32(&grad), "{backend:?} {norm:?}");
+        }
     }
 }
 

@@ -9,9 +9,9 @@ use core::fmt::Debug;
 use core::ops::{Add, Div};
 
 use total_variation::{
-    Error, FloatElement, Layout, Reduction, TotalVariation, pixels_from_bytes,
-    total_variation, total_variation_exact, total_variation_grad,
-    total_variation_grad_into, total_variation_into,
+    Error, FloatElement, Layout, Norm, Reduction, TotalVariation,
+    pixels_from_bytes, total_variation, total_variation_exact,
+    total_variation_grad, total_variation_grad_into, total_variation_into,
 };
 
 const REDUCTIONS: [Reduction; 2] = [Reduction::Sum, Reduction::Mean];
@@ -1020,4 +1020,146 @@ fn zero_width_with_huge_dimensions() {
         total_variation::<f64>(&[], &[2, usize::MAX, 0], Reduction::Mean),
         Ok(vec![0.0; 2])
     );
+}
+
+// ---------------------------------------------------------------------
+// Norms.
+// ---------------------------------------------------------------------
+
+/// The error of a value and a gradient with `norm` on an `f32` and an
+/// `f64` image, or `None` where they succeed; both calls must agree.
+fn norm_errors(norm: Norm) -> [Option<Error>; 2] {
+    let tv = TotalVariation::new().with_norm(norm);
+    let layout = Layout::new(&[2, 2]).unwrap();
+    let f32_value = tv.value(&[0.0f32; 4], &layout).err();
+    let f32_grad = tv.gradient(&[0.0f32; 4], &layout, &[1.0]).err();
+    let f64_value = tv.value(&[0.0f64; 4], &layout).err();
+    let f64_grad = tv.gradient(&[0.0f64; 4], &layout, &[1.0]).err();
+    assert_eq!(f32_value, f32_grad, "{norm:?}");
+    assert_eq!(f64_value, f64_grad, "{norm:?}");
+    [f32_value, f64_value]
+}
+
+#[test]
+fn epsilon_that_is_not_finite_and_positive_is_refused() {
+    for epsilon in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, -f64::INFINITY] {
+        let norm = Norm::Smooth { epsilon };
+        let errors = norm_errors(norm);
+        assert_eq!(
+            errors,
+            [
+                Some(Error::InvalidEpsilon { norm, element: "f32" }),
+                Some(Error::InvalidEpsilon { norm, element: "f64" }),
+            ]
+        );
+        assert_message_has(
+            errors[1].unwrap(),
+            &["epsilon", "finite and positive", "in f64"],
+        );
+    }
+    let err = norm_errors(Norm::Smooth { epsilon: -2.5 })[0].unwrap();
+    assert_message_has(err, &["in f32", "got -2.5e0"]);
+}
+
+#[test]
+fn epsilon_whose_square_leaves_the_element_type_is_refused() {
+    // 1e-30² = 1e-60 is 0 in f32 (its least subnormal is 1.4e-45), and
+    // 1e20² = 1e40 is beyond f32::MAX (3.4e38); both are fine in f64.
+    for epsilon in [1e-30, 1e20, 1e-50, f64::from(f32::MAX)] {
+        let norm = Norm::Smooth { epsilon };
+        let [f32_error, f64_error] = norm_errors(norm);
+        assert_eq!(
+            f32_error,
+            Some(Error::InvalidEpsilon { norm, element: "f32" })
+        );
+        assert_eq!(f64_error, None, "{epsilon}");
+    }
+    // In f64: 1e-170² underflows to 0 and 1e160² overflows.
+    for epsilon in [1e-170, 1e160, f64::MAX, f64::MIN_POSITIVE] {
+        let norm = Norm::Smooth { epsilon };
+        assert_eq!(
+            norm_errors(norm)[1],
+            Some(Error::InvalidEpsilon { norm, element: "f64" }),
+        );
+    }
+    // A square that is subnormal but not zero is usable: 1e-21² = 1e-42
+    // in f32.
+    assert_eq!(norm_errors(Norm::Smooth { epsilon: 1e-21 }), [None, None]);
+}
+
+#[test]
+fn epsilon_is_checked_even_without_a_pixel() {
+    let norm = Norm::Smooth { epsilon: f64::NAN };
+    let tv = TotalVariation::new().with_norm(norm);
+    let layout = Layout::new(&[0, 4, 4]).unwrap();
+    assert_eq!(
+        tv.value::<f32>(&[], &layout),
+        Err(Error::InvalidEpsilon { norm, element: "f32" })
+    );
+}
+
+#[test]
+fn integer_images_take_only_the_anisotropic_norm() {
+    let layout = Layout::new(&[2, 2]).unwrap();
+    let norms =
+        [Norm::Isotropic, Norm::SquaredL2, Norm::Smooth { epsilon: 1.0 }];
+    for norm in norms {
+        let tv = TotalVariation::new().with_norm(norm);
+        let expected = Err(Error::NormNotForIntegers { norm });
+        assert_eq!(tv.value(&[0u8; 4], &layout), expected);
+        assert_eq!(tv.value(&[0u16; 4], &layout), expected);
+        assert_eq!(tv.value(&[0i16; 4], &layout), expected);
+        assert_eq!(tv.exact_sum(&[0u8; 4], &layout), expected.map(|_| vec![]));
+        assert_message_has(
+            Error::NormNotForIntegers { norm },
+            &["takes only f32 and f64 images", "anisotropic"],
+        );
+    }
+    let tv = TotalVariation::new().with_norm(Norm::Anisotropic);
+    assert_eq!(tv.value(&[0u8, 3, 0, 0], &layout), Ok(vec![6.0]));
+}
+
+#[test]
+fn norms_compare_epsilon_by_bits() {
+    let nan = Norm::Smooth { epsilon: f64::NAN };
+    assert_eq!(nan, nan);
+    assert_ne!(Norm::Smooth { epsilon: 0.0 }, Norm::Smooth { epsilon: -0.0 });
+    assert_ne!(Norm::Isotropic, Norm::SquaredL2);
+    assert_eq!(Norm::default(), Norm::Anisotropic);
+}
+
+/// Isotropic TV has no gradient where both differences of a pixel are 0:
+/// the subgradient 0 is used, so flat regions give 0, never NaN, even
+/// next to infinite upstream values.
+#[test]
+fn isotropic_gradient_at_zero_is_zero() {
+    let layout = Layout::new(&[3, 20]).unwrap();
+    let tv = TotalVariation::new().with_norm(Norm::Isotropic);
+    let flat = vec![2.0f32; layout.len()];
+    let grad = tv.gradient(&flat, &layout, &[1e38]).unwrap();
+    assert!(grad.iter().all(|&g| g == 0.0), "{grad:?}");
+    // A difference so small that its square underflows to 0 also takes
+    // the subgradient: 1e-30 − 0 in f32 squares to 0.
+    let mut img = vec![0.0f32; layout.len()];
+    img[25] = 1e-30;
+    let grad = tv.gradient(&img, &layout, &[1.0]).unwrap();
+    assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+}
+
+/// Differences that overflow are the documented limit: a finite image
+/// whose neighbours differ by more than `f32::MAX` has an infinite
+/// difference, so an infinite value and a NaN gradient.
+#[test]
+fn overflowing_differences_are_the_limit() {
+    let layout = Layout::new(&[1, 2]).unwrap();
+    let tv = TotalVariation::new().with_norm(Norm::Isotropic);
+    let img = [-f32::MAX, f32::MAX];
+    assert_eq!(tv.value(&img, &layout).unwrap(), [f32::INFINITY]);
+    let grad = tv.gradient(&img, &layout, &[1.0]).unwrap();
+    assert!(grad.iter().all(|g| g.is_nan()), "{grad:?}");
+    // Squares that overflow (|d| > 1.8e19 in f32) give an infinite value
+    // and, for the isotropic norm, a gradient of 0 instead of ±1.
+    let img = [0.0f32, 1e20];
+    assert_eq!(tv.value(&img, &layout).unwrap(), [f32::INFINITY]);
+    assert_eq!(tv.gradient(&img, &layout, &[1.0]).unwrap(), [-0.0, 0.0]);
 }

@@ -14,8 +14,19 @@
 #![cfg(feature = "alloc")]
 
 use total_variation::{
-    Backend, Element, Layout, Reduction, TotalVariation, pixels_from_bytes,
+    Backend, Element, Layout, Norm, Reduction, TotalVariation,
+    pixels_from_bytes,
 };
+
+/// Every norm, with a smoothing scale whose square is exact and one whose
+/// square is subnormal in `f32`.
+const NORMS: [Norm; 5] = [
+    Norm::Anisotropic,
+    Norm::Isotropic,
+    Norm::SquaredL2,
+    Norm::Smooth { epsilon: 0.25 },
+    Norm::Smooth { epsilon: 3e-20 },
+];
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
@@ -116,15 +127,20 @@ where
     T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
 {
     let layout = Layout::new(shape).unwrap();
-    for &reduction in REDUCTIONS {
+    for (reduction, norm) in REDUCTIONS
+        .iter()
+        .flat_map(|&reduction| NORMS.map(|norm| (reduction, norm)))
+    {
         let scalar = TotalVariation::new()
             .with_reduction(reduction)
+            .with_norm(norm)
             .with_backend(Backend::Scalar);
         let value = scalar.value(img, &layout).unwrap();
         let grad = scalar.gradient(img, &layout, upstream).unwrap();
         for backend in fast_backends() {
             let tv = scalar.with_backend(backend);
-            let context = format!("{backend:?} {reduction:?} {shape:?}");
+            let context =
+                format!("{backend:?} {reduction:?} {norm:?} {shape:?}");
             assert_eq!(
                 canonical(&tv.value(img, &layout).unwrap()),
                 canonical(&value),
@@ -138,7 +154,8 @@ where
         }
         for backend in fast_backends().into_iter().chain([Backend::Scalar]) {
             let tv = scalar.with_backend(backend);
-            let context = format!("{backend:?} {reduction:?} {shape:?}");
+            let context =
+                format!("{backend:?} {reduction:?} {norm:?} {shape:?}");
             let (fused_value, fused_grad) =
                 tv.value_and_gradient(img, &layout, upstream).unwrap();
             assert_eq!(

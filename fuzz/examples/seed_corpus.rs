@@ -65,12 +65,23 @@ fn shapes() -> Vec<Vec<usize>> {
     shapes
 }
 
-/// One input: element type, flags, shape, slice and upstream bytes,
-/// then explicit value bytes.
+/// One input: element type, flags, shape, slice, upstream and norm
+/// bytes (the anisotropic norm), then explicit value bytes.
 fn input(kind: u8, flag_byte: u8, shape: &[usize], pixels: &[u8]) -> Vec<u8> {
+    with_norm(kind, flag_byte, shape, 0, pixels)
+}
+
+/// As [`input`], with the norm byte `norm`.
+fn with_norm(
+    kind: u8,
+    flag_byte: u8,
+    shape: &[usize],
+    norm: u8,
+    pixels: &[u8],
+) -> Vec<u8> {
     let mut bytes = vec![kind, flag_byte];
     bytes.extend(encode_shape(shape).expect("an encodable shape"));
-    bytes.extend([0, 0]);
+    bytes.extend([0, 0, norm]);
     bytes.extend(pixels);
     bytes
 }
@@ -126,7 +137,7 @@ fn main() -> std::io::Result<()> {
             {
                 for delta in [1u8, 0xFF] {
                     let mut bytes = input(kind, off, &[2, 3, 17], &[]);
-                    let at = bytes.len() - 2
+                    let at = bytes.len() - 3
                         + usize::from(off == flags::UPSTREAM_OFF);
                     bytes[at] = delta;
                     write(format!("{kind_name}-{name}-off-{delta}"), bytes)?;
@@ -156,6 +167,36 @@ fn main() -> std::io::Result<()> {
                 format!("{kind_name}-specials-2x17-mean"),
                 input(kind, flags::MEAN, &[2, 17], &specials),
             )?;
+            // Each per-pixel norm, and the smoothing scales of
+            // `EPSILONS`, on tails of both vector widths and on special
+            // values.
+            for (norm, norm_name) in [(1u8, "isotropic"), (2, "squared")]
+                .into_iter()
+                .chain((0..16u8).map(|k| (3 | k << 2, "smooth")))
+            {
+                for (index, shape) in
+                    [&[3, 17][..], &[2, 3, 33], &[1, 255]].iter().enumerate()
+                {
+                    let flag_byte = fill(index as u8 + 1) | (norm & 1);
+                    write(
+                        format!(
+                            "{kind_name}-{norm_name}{norm}-{}",
+                            shape_name(shape)
+                        ),
+                        with_norm(kind, flag_byte, shape, norm, &[]),
+                    )?;
+                }
+                write(
+                    format!("{kind_name}-{norm_name}{norm}-specials-3x5"),
+                    with_norm(
+                        kind,
+                        0,
+                        &[3, 5],
+                        norm,
+                        &specials[..15 + upstream.len()],
+                    ),
+                )?;
+            }
         }
         println!("{count} seeds in {}", dir.display());
     }

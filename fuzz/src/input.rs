@@ -13,6 +13,7 @@
 //! | 2 for the width, little-endian `w` | `w % 1100` below `0xF000`, [`LONG`]`[w % 8]` below `0xFF00`, else [`HUGE`]`[w % 16]` |
 //! | 1 | slice length `s`, see [`Case::img_len`] |
 //! | 1 | upstream length `u`, see [`Case::upstream_len`] |
+//! | 1 | norm: `b % 4` picks anisotropic, isotropic, squared, smooth; for smooth, `ε = `[`EPSILONS`]`[b >> 2 & 15]` |
 //! | the rest | the upstream values, then the pixels, each read by [`Pixel::from_bytes`] |
 //!
 //! A shape of one dimension has only the width; a shape of none has no
@@ -20,7 +21,7 @@
 //! xorshift generator seeded with a hash of the whole input, in the fill
 //! mode of the flags, so a few bytes describe a large image.
 
-use total_variation::Reduction;
+use total_variation::{Norm, Reduction};
 
 /// The bits of the flags byte.
 pub mod flags {
@@ -64,6 +65,38 @@ pub const HUGE: [usize; 16] = [
 /// 2^14 vectors, 131 072 values on SSE2 and 262 144 on AVX2.
 pub const LONG: [usize; 8] =
     [131_071, 131_072, 131_073, 262_143, 262_144, 262_145, 393_217, 524_288];
+
+/// The smoothing scales of [`Norm::Smooth`]: valid ones of every size,
+/// ones whose square is subnormal or zero in `f32` or `f64`, or overflows
+/// there, and invalid ones.
+pub const EPSILONS: [f64; 16] = [
+    0.5,
+    1.0,
+    1e-3,
+    3e15,
+    1e-21,
+    1e-30,
+    1e20,
+    1e-160,
+    1e-170,
+    1e160,
+    f64::MIN_POSITIVE,
+    0.0,
+    -1.0,
+    f64::NAN,
+    f64::INFINITY,
+    -0.0,
+];
+
+/// The norm selected by a byte.
+pub fn norm(byte: u8) -> Norm {
+    match byte % 4 {
+        0 => Norm::Anisotropic,
+        1 => Norm::Isotropic,
+        2 => Norm::SquaredL2,
+        _ => Norm::Smooth { epsilon: EPSILONS[usize::from(byte >> 2 & 15)] },
+    }
+}
 
 /// The most elements of an image the harness allocates.
 pub const MAX_ELEMENTS: usize = 1 << 16;
@@ -311,6 +344,7 @@ impl Values<'_> {
 pub struct Case<'a> {
     pub kind: Kind,
     pub reduction: Reduction,
+    pub norm: Norm,
     /// The shape `(*, H, W)`, passed as given.
     pub shape: Vec<usize>,
     /// Elements of the image slice. The shape's count when the shape is
@@ -401,6 +435,7 @@ pub fn decode(data: &[u8], types: Types) -> Case<'_> {
     }
 
     let (slice_byte, upstream_byte) = (bytes.byte(), bytes.byte());
+    let norm = norm(bytes.byte());
     let (img_len, upstream_len) = match dims(&shape) {
         Ok((planes, height, width)) => {
             // In the order `dims` checked it: `planes · height` alone may
@@ -433,6 +468,7 @@ pub fn decode(data: &[u8], types: Types) -> Case<'_> {
     Case {
         kind,
         reduction,
+        norm,
         shape,
         img_len,
         upstream_len,
@@ -515,6 +551,17 @@ mod tests {
         input.extend([9, 4]);
         let case = decode(&input, Types::All);
         assert_eq!((case.img_len, case.upstream_len), (9, 3));
+    }
+
+    #[test]
+    fn norm_byte() {
+        let mut input = vec![0, 0];
+        input.extend(encode_shape(&[2, 3]).unwrap());
+        input.extend([0, 0, 3 | 4 << 2]);
+        let case = decode(&input, Types::All);
+        assert_eq!(case.norm, Norm::Smooth { epsilon: 1e-21 });
+        assert_eq!(norm(0), Norm::Anisotropic);
+        assert_eq!(norm(6), Norm::SquaredL2);
     }
 
     #[test]

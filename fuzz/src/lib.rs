@@ -17,6 +17,11 @@
 //!   and the `f64` values are computed from it), within
 //!   [`reference::relative_bound`] for float images, and bit for bit for
 //!   gradients, whose definition fixes the order of their four terms.
+//! - **Every norm** ([`input::norm`]): the per-pixel norms against
+//!   [`reference::check_norm_value`] (values, within a stated bound) and
+//!   [`reference::norm_gradient`] (gradients, bit for bit); an unusable
+//!   `epsilon` is `InvalidEpsilon` after the argument checks, and an
+//!   integer image with a per-pixel norm `NormNotForIntegers`.
 
 pub mod input;
 pub mod reference;
@@ -26,10 +31,27 @@ use core::fmt::Debug;
 use input::{Case, Kind, MAX_PLANES, Pixel, Types};
 use reference::Float;
 use total_variation::{
-    Backend, Element, Error, FloatElement, IntegerElement, Layout,
+    Backend, Element, Error, FloatElement, IntegerElement, Layout, Norm,
     TotalVariation, pixels_from_bytes, total_variation, total_variation_exact,
     total_variation_grad,
 };
+
+/// The error a float call must return for `norm` once its other
+/// arguments passed: `InvalidEpsilon` for a smoothing scale the
+/// reference finds unusable in `T`.
+fn norm_error<T: Float>(norm: Norm) -> Option<Error> {
+    match norm {
+        Norm::Smooth { epsilon }
+            if reference::smooth_constants::<T>(epsilon).is_none() =>
+        {
+            Some(Error::InvalidEpsilon {
+                norm,
+                element: core::any::type_name::<T>(),
+            })
+        }
+        _ => None,
+    }
+}
 
 /// The backends compared with `Scalar`, available or not.
 const BACKENDS: [Backend; 3] =
@@ -284,8 +306,11 @@ fn float_values<T: FuzzFloat>(case: &mut Case<'_>) {
         return;
     };
     let planes = layout.planes();
-    let expected_error = value_error::<T>(&layout, img.len(), None);
-    let config = TotalVariation::new().with_reduction(case.reduction);
+    let expected_error = value_error::<T>(&layout, img.len(), None)
+        .or_else(|| norm_error::<T>(case.norm));
+    let config = TotalVariation::new()
+        .with_reduction(case.reduction)
+        .with_norm(case.norm);
     let values = across_backends(expected_error, |backend| {
         let tv = config.with_backend(backend);
         collect_and_into(
@@ -296,12 +321,32 @@ fn float_values<T: FuzzFloat>(case: &mut Case<'_>) {
     });
     let Ok(values) = values else { return };
 
+    let (height, width) = (layout.height(), layout.width());
+    if layout.plane_len() == 0 {
+        assert!(values.iter().all(|v| v.canonical() == 0));
+    }
+    if case.norm != Norm::Anisotropic {
+        for (plane, value) in
+            img.chunks_exact(layout.plane_len().max(1)).zip(&values)
+        {
+            let totals =
+                reference::norm_totals(plane, height, width, case.norm);
+            if let Err(message) =
+                reference::check_norm_value(*value, &totals, case.reduction)
+            {
+                panic!(
+                    "{:?} {:?} {:?}: {message}",
+                    case.shape, case.reduction, case.norm
+                );
+            }
+        }
+        return;
+    }
     assert_same(
         &total_variation(&img, &case.shape, case.reduction),
         &Ok(values.clone()),
         "total_variation",
     );
-    let (height, width) = (layout.height(), layout.width());
     for (plane, value) in
         img.chunks_exact(layout.plane_len().max(1)).zip(&values)
     {
@@ -311,9 +356,6 @@ fn float_values<T: FuzzFloat>(case: &mut Case<'_>) {
         {
             panic!("{:?} {:?}: {message}", case.shape, case.reduction);
         }
-    }
-    if layout.plane_len() == 0 {
-        assert!(values.iter().all(|v| v.canonical() == 0));
     }
 }
 
@@ -346,10 +388,14 @@ fn integer_values<T: FuzzInteger>(case: &mut Case<'_>) {
     let planes = layout.planes();
     // A plane of n elements has fewer than 2n differences.
     let limit = Some(u64::MAX / (2 * T::MAX_DIFF));
-    let config = TotalVariation::new().with_reduction(case.reduction);
+    let config = TotalVariation::new()
+        .with_reduction(case.reduction)
+        .with_norm(case.norm);
+    let norm_error = (case.norm != Norm::Anisotropic)
+        .then_some(Error::NormNotForIntegers { norm: case.norm });
 
     let exact = across_backends(
-        value_error::<u64>(&layout, img.len(), limit),
+        value_error::<u64>(&layout, img.len(), limit).or(norm_error),
         |backend| {
             let tv = config.with_backend(backend);
             collect_and_into(
@@ -360,7 +406,7 @@ fn integer_values<T: FuzzInteger>(case: &mut Case<'_>) {
         },
     );
     let values = across_backends(
-        value_error::<f64>(&layout, img.len(), limit),
+        value_error::<f64>(&layout, img.len(), limit).or(norm_error),
         |backend| {
             let tv = config.with_backend(backend);
             collect_and_into(
@@ -413,9 +459,11 @@ fn gradient<T: FuzzFloat>(case: &mut Case<'_>) {
             actual: upstream.len(),
         })
     } else {
-        None
+        norm_error::<T>(case.norm)
     };
-    let config = TotalVariation::new().with_reduction(case.reduction);
+    let config = TotalVariation::new()
+        .with_reduction(case.reduction)
+        .with_norm(case.norm);
     let grad = across_backends(expected_error, |backend| {
         let tv = config.with_backend(backend);
         let collected = tv.gradient(&img, &layout, &upstream);
@@ -457,6 +505,17 @@ fn gradient<T: FuzzFloat>(case: &mut Case<'_>) {
             actual: img.len() + 1
         })
     );
+    if case.norm != Norm::Anisotropic {
+        let expected = reference::norm_gradient(
+            &img,
+            (layout.planes(), layout.height(), layout.width()),
+            case.norm,
+            case.reduction,
+            &upstream,
+        );
+        assert_same(&Ok(grad), &Ok(expected), "the reference norm gradient");
+        return;
+    }
     assert_same(
         &total_variation_grad(&img, &case.shape, case.reduction, &upstream),
         &Ok(grad.clone()),

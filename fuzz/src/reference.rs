@@ -5,7 +5,7 @@
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-use total_variation::Reduction;
+use total_variation::{Norm, Reduction};
 
 /// The vertical and horizontal sums of one plane and their counts.
 #[derive(Clone, Copy, Debug, Default)]
@@ -147,7 +147,12 @@ pub trait Float:
     /// `f64`.
     fn difference(a: Self, b: Self) -> f64;
 
+    /// `b − a` in the same way as [`Float::difference`], with its sign.
+    fn signed_difference(a: Self, b: Self) -> f64;
+
     fn count(count: usize) -> Self;
+    fn from_f64(value: f64) -> Self;
+    fn sqrt(self) -> Self;
     fn to_f64(self) -> f64;
     fn is_finite(self) -> bool;
     fn is_nan(self) -> bool;
@@ -172,8 +177,24 @@ macro_rules! float {
                 }
             }
 
+            fn signed_difference(a: $t, b: $t) -> f64 {
+                if core::mem::size_of::<$t>() == 4 {
+                    b as f64 - a as f64
+                } else {
+                    (b - a) as f64
+                }
+            }
+
             fn count(count: usize) -> $t {
                 count as $t
+            }
+
+            fn from_f64(value: f64) -> $t {
+                value as $t
+            }
+
+            fn sqrt(self) -> $t {
+                <$t>::sqrt(self)
             }
 
             fn to_f64(self) -> f64 {
@@ -329,6 +350,230 @@ pub fn gradient<T: Float>(
                 let from_above =
                     if i > 0 { sign(x - at(i - 1, j)) * gv } else { T::ZERO };
                 grad.push(((from_left + to_right) + to_below) + from_above);
+            }
+        }
+    }
+    grad
+}
+
+/// `(ε², √(ε²))` in `T` for a usable smoothing scale, `None` for one the
+/// crate must refuse: `ε` not finite and positive, or `ε²` rounded to `T`
+/// zero or infinite.
+pub fn smooth_constants<T: Float>(epsilon: f64) -> Option<(T, T)> {
+    if !(epsilon.is_finite() && epsilon > 0.0) {
+        return None;
+    }
+    let epsilon = T::from_f64(epsilon);
+    let squared = epsilon * epsilon;
+    (squared > T::ZERO && squared.is_finite())
+        .then(|| (squared, squared.sqrt()))
+}
+
+/// A per-pixel norm's value of one plane in `f64`, with what is needed
+/// to bound the crate's error.
+pub struct NormTotals {
+    /// The sum of the terms (in `f64`, compensated).
+    pub total: f64,
+    /// The sum of the error scales of the terms: the term itself, or for
+    /// the smooth norm `√(q + ε²) + ε`, as it subtracts two values near
+    /// each other.
+    pub scale: f64,
+    /// The largest intermediate `dx² + dy² (+ ε²)` of a pixel: where it
+    /// reaches the element type's largest value, the crate's term is
+    /// `+inf` although the term itself may not be.
+    pub largest_square: f64,
+    /// Pixels in the plane.
+    pub pixels: usize,
+}
+
+/// The forward differences of pixel `(i, j)` as the crate takes them,
+/// in `f64`: `dx = x[i, j+1] − x[i, j]`, `dy = x[i+1, j] − x[i, j]`, 0 past
+/// the last column or row.
+fn forward_differences<T: Float>(
+    plane: &[T],
+    height: usize,
+    width: usize,
+    i: usize,
+    j: usize,
+) -> (f64, f64) {
+    let at = |i: usize, j: usize| plane[i * width + j];
+    let x = at(i, j);
+    let dx =
+        if j + 1 < width { T::signed_difference(x, at(i, j + 1)) } else { 0.0 };
+    let dy = if i + 1 < height {
+        T::signed_difference(x, at(i + 1, j))
+    } else {
+        0.0
+    };
+    (dx, dy)
+}
+
+/// The terms of one plane for a per-pixel norm, in `f64`.
+pub fn norm_totals<T: Float>(
+    plane: &[T],
+    height: usize,
+    width: usize,
+    norm: Norm,
+) -> NormTotals {
+    let mut total = Compensated::default();
+    let (mut scale, mut largest_square) = (0.0f64, 0.0f64);
+    for i in 0..height {
+        for j in 0..width {
+            let (dx, dy) = forward_differences(plane, height, width, i, j);
+            let q = dx * dx + dy * dy;
+            let (term, term_scale, square) = match norm {
+                Norm::Isotropic => (q.sqrt(), q.sqrt(), q),
+                Norm::SquaredL2 => (q, q, q),
+                Norm::Smooth { epsilon } => {
+                    let e = T::from_f64(epsilon).to_f64();
+                    let r = (q + e * e).sqrt();
+                    (r - e, r + e, q + e * e)
+                }
+                _ => panic!("not a per-pixel norm"),
+            };
+            total.add(term);
+            scale += term_scale;
+            largest_square = largest_square.max(square);
+        }
+    }
+    NormTotals {
+        total: total.total(),
+        scale,
+        largest_square,
+        pixels: height * width,
+    }
+}
+
+/// Checks a per-pixel norm's value of one plane against the reference.
+///
+/// The bound is [`relative_bound`] of the pixel count plus `8u` for the
+/// operations of one term (difference, two squares, their sum, `+ ε²`,
+/// square root, `− √(ε²)`), relative to the error scale, plus an absolute
+/// `2·√TINY` per pixel: a square that falls into the subnormal range
+/// loses its relative precision, and the square root of an absolute
+/// error of `1.5·TINY` is at most that. A NaN difference makes the value
+/// NaN, an infinite one `+inf`; `+inf` is also accepted where the total or
+/// an intermediate square reaches the type's largest value.
+pub fn check_norm_value<T: Float>(
+    value: T,
+    totals: &NormTotals,
+    reduction: Reduction,
+) -> Result<(), String> {
+    let count = match reduction {
+        Reduction::Mean if totals.pixels > 0 => totals.pixels as f64,
+        _ => 1.0,
+    };
+    let expected = totals.total / count;
+    let value = value.to_f64();
+    if expected.is_nan() {
+        return if value.is_nan() {
+            Ok(())
+        } else {
+            Err(format!("{value:e} where a difference is NaN"))
+        };
+    }
+    if expected.is_infinite() {
+        return if value == f64::INFINITY {
+            Ok(())
+        } else {
+            Err(format!("{value:e} where a difference is infinite"))
+        };
+    }
+    let bound = relative_bound::<T>(totals.pixels) + 8.0 * T::UNIT_ROUNDOFF;
+    let slack = 2.0 * T::TINY.sqrt() * totals.pixels as f64 / count;
+    let allowed = bound * totals.scale / count + slack + 4.0 * T::TINY;
+    let error = (value - expected).abs();
+    let may_overflow = [totals.total, totals.largest_square]
+        .iter()
+        .any(|&v| v * (1.0 + bound) >= T::MAX);
+    if error <= allowed || (may_overflow && value == f64::INFINITY) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value:e} against the reference {expected:e}: error {error:e}, \
+             allowed {allowed:e}"
+        ))
+    }
+}
+
+/// The gradient of `Σₚ upstream[p]·TVₚ` for a per-pixel norm, written
+/// from the definition in the crate docs, in `T`, one pixel at a time.
+///
+/// Per pixel, with `d = right − x` and `e = below − x` in `T` (`+0` and
+/// no component past the last column or row) and `q = d·d + e·e`, the
+/// flux `(ux, uy)` is `((d+d)·g, (e+e)·g)` for the squared norm, and
+/// `((d/r)·g, (e/r)·g)` with `r = √q` (isotropic, `(+0, +0)` where
+/// `r = 0`) or `r = √(q + ε²)` (smooth). An element's gradient is
+/// `(ux[left] + uy[above]) − (ux[own] + uy[own])`, a missing neighbour
+/// giving `+0`. The result must equal the crate's bit for bit.
+pub fn norm_gradient<T: Float>(
+    img: &[T],
+    (planes, height, width): (usize, usize, usize),
+    norm: Norm,
+    reduction: Reduction,
+    upstream: &[T],
+) -> Vec<T> {
+    let plane_len = height * width;
+    let mut grad = Vec::with_capacity(img.len());
+    let epsilon_squared = match norm {
+        Norm::Smooth { epsilon } => {
+            smooth_constants::<T>(epsilon).expect("a valid epsilon").0
+        }
+        _ => T::ZERO,
+    };
+    for p in 0..planes {
+        let plane = &img[p * plane_len..][..plane_len];
+        let g = match reduction {
+            Reduction::Mean => upstream[p] / T::count(plane_len),
+            _ => upstream[p],
+        };
+        // The fluxes of every pixel, then the gradient of every element.
+        let mut flux = Vec::with_capacity(plane_len);
+        for i in 0..height {
+            for j in 0..width {
+                let x = plane[i * width + j];
+                let has_right = j + 1 < width;
+                let has_below = i + 1 < height;
+                let d = if has_right {
+                    plane[i * width + j + 1] - x
+                } else {
+                    T::ZERO
+                };
+                let e = if has_below {
+                    plane[(i + 1) * width + j] - x
+                } else {
+                    T::ZERO
+                };
+                let q = d * d + e * e;
+                let (ux, uy) = match norm {
+                    Norm::SquaredL2 => ((d + d) * g, (e + e) * g),
+                    Norm::Isotropic => {
+                        let r = q.sqrt();
+                        if r == T::ZERO {
+                            (T::ZERO, T::ZERO)
+                        } else {
+                            ((d / r) * g, (e / r) * g)
+                        }
+                    }
+                    _ => {
+                        let r = (q + epsilon_squared).sqrt();
+                        ((d / r) * g, (e / r) * g)
+                    }
+                };
+                flux.push((
+                    if has_right { ux } else { T::ZERO },
+                    if has_below { uy } else { T::ZERO },
+                ));
+            }
+        }
+        for i in 0..height {
+            for j in 0..width {
+                let from_left =
+                    if j > 0 { flux[i * width + j - 1].0 } else { T::ZERO };
+                let from_above =
+                    if i > 0 { flux[(i - 1) * width + j].1 } else { T::ZERO };
+                let (own_x, own_y) = flux[i * width + j];
+                grad.push((from_left + from_above) - (own_x + own_y));
             }
         }
     }

@@ -21,6 +21,7 @@
 //! which is all of them but bare-metal ones such as `x86_64-unknown-none`;
 //! there, the portable and scalar backends serve.
 
+mod norms;
 mod portable;
 mod scalar;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -28,7 +29,9 @@ mod scalar;
 mod x86_64;
 
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
-use crate::{Backend, Error, Layout, Reduction};
+use crate::{Backend, Error, Layout, Norm, Reduction};
+pub(crate) use norms::PixelNorm;
+use norms::{norm_gradient_with, norm_values_with};
 pub(crate) use scalar::{Float, Integer};
 
 /// The vector operations a backend provides for one float type, over the
@@ -88,6 +91,32 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
         }
         (right_sum, below_sum)
     }
+
+    /// The terms of a per-pixel norm for the pixels of `row` in columns
+    /// `start..start + T::LANES`, with the row `below` if there is one;
+    /// `+0.0` in the lanes past the row. Must give the bits of
+    /// [`scalar::pixel_term_at`].
+    fn norm_terms(
+        self,
+        norm: PixelNorm<T>,
+        row: &[T],
+        below: Option<&[T]>,
+        start: usize,
+    ) -> Self::Lanes;
+
+    /// Writes the gradient of `factor · Σ terms` for `T::LANES` elements
+    /// of a row from column `start` on, where both horizontal neighbours
+    /// exist (`start ≥ 1`, `start + T::LANES < width`), into
+    /// `out[..T::LANES]`. Must give the bits of
+    /// [`scalar::norm_gradient_element`].
+    fn norm_gradient_lanes(
+        self,
+        norm: PixelNorm<T>,
+        rows: &GradientRows<'_, T>,
+        start: usize,
+        factor: T,
+        out: &mut [T],
+    );
 }
 
 /// A row of a plane with the rows above and below it, where they exist.
@@ -193,6 +222,27 @@ pub(crate) trait FloatDispatch: Float {
         reduction: Reduction,
         upstream: &[Self],
         values: &mut [Self],
+        grad: &mut [Self],
+    );
+
+    /// [`norm_values_with`] on the resolved backend.
+    fn norm_values_on(
+        backend: Resolved,
+        norm: PixelNorm<Self>,
+        img: &[Self],
+        layout: &Layout,
+        reduction: Reduction,
+        out: &mut [Self],
+    );
+
+    /// [`norm_gradient_with`] on the resolved backend.
+    fn norm_gradient_on(
+        backend: Resolved,
+        norm: PixelNorm<Self>,
+        img: &[Self],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[Self],
         grad: &mut [Self],
     );
 }
@@ -307,6 +357,79 @@ macro_rules! float_dispatch {
                     }
                 }
             }
+
+            fn norm_values_on(
+                backend: Resolved,
+                norm: PixelNorm<$t>,
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                out: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => norm_values_with(
+                        scalar::Scalar,
+                        norm,
+                        img,
+                        layout,
+                        reduction,
+                        out,
+                    ),
+                    Resolved::Portable => norm_values_with(
+                        portable::Portable,
+                        norm,
+                        img,
+                        layout,
+                        reduction,
+                        out,
+                    ),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => x86_64::avx2::norm_values(
+                        kernel, norm, img, layout, reduction, out,
+                    ),
+                }
+            }
+
+            fn norm_gradient_on(
+                backend: Resolved,
+                norm: PixelNorm<$t>,
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                upstream: &[$t],
+                grad: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => norm_gradient_with(
+                        scalar::Scalar,
+                        norm,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        grad,
+                    ),
+                    Resolved::Portable => norm_gradient_with(
+                        portable::Portable,
+                        norm,
+                        img,
+                        layout,
+                        reduction,
+                        upstream,
+                        grad,
+                    ),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => x86_64::avx2::norm_gradient(
+                        kernel, norm, img, layout, reduction, upstream, grad,
+                    ),
+                }
+            }
         }
     };
 }
@@ -319,10 +442,18 @@ pub(crate) fn float_values<T: FloatDispatch>(
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
+    norm: Norm,
     backend: Backend,
     out: &mut [T],
 ) -> Result<(), Error> {
-    T::values_on(resolve(backend)?, img, layout, reduction, out);
+    let pixel_norm = norm.pixel_norm::<T>()?;
+    let backend = resolve(backend)?;
+    match pixel_norm {
+        None => T::values_on(backend, img, layout, reduction, out),
+        Some(norm) => {
+            T::norm_values_on(backend, norm, img, layout, reduction, out)
+        }
+    }
     Ok(())
 }
 
@@ -332,25 +463,45 @@ pub(crate) fn float_gradient<T: FloatDispatch>(
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
+    norm: Norm,
     backend: Backend,
     upstream: &[T],
     grad: &mut [T],
 ) -> Result<(), Error> {
-    T::gradient_on(resolve(backend)?, img, layout, reduction, upstream, grad);
+    let pixel_norm = norm.pixel_norm::<T>()?;
+    let backend = resolve(backend)?;
+    match pixel_norm {
+        None => T::gradient_on(backend, img, layout, reduction, upstream, grad),
+        Some(norm) => T::norm_gradient_on(
+            backend, norm, img, layout, reduction, upstream, grad,
+        ),
+    }
     Ok(())
 }
 
-/// [`float_values`] and [`float_gradient`] of the same image, in one pass.
+/// [`float_values`] and [`float_gradient`] of the same image: in one pass
+/// for the anisotropic norm, as the two passes for the per-pixel norms.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
     img: &[T],
     layout: &Layout,
     reduction: Reduction,
+    norm: Norm,
     backend: Backend,
     upstream: &[T],
     values: &mut [T],
     grad: &mut [T],
 ) -> Result<(), Error> {
+    let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
+    // TODO(perf): a one-pass kernel for the per-pixel norms.
+    if let Some(norm) = pixel_norm {
+        T::norm_values_on(backend, norm, img, layout, reduction, values);
+        T::norm_gradient_on(
+            backend, norm, img, layout, reduction, upstream, grad,
+        );
+        return Ok(());
+    }
     T::value_and_gradient_on(
         backend, img, layout, reduction, upstream, values, grad,
     );

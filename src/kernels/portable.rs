@@ -12,8 +12,9 @@
 
 use wide::{f32x16, f64x8};
 
+use super::norms::{self, LaneArithmetic};
 use super::scalar::{Float, Scalar};
-use super::{FloatKernel, GradientFactors, GradientRows, lanes_at};
+use super::{FloatKernel, GradientFactors, GradientRows, PixelNorm, lanes_at};
 use crate::sum::LaneVector;
 
 /// The portable SIMD backend.
@@ -116,6 +117,89 @@ macro_rules! portable_kernel {
                 *out = (((from_left + to_right) + to_below) + from_above)
                     .to_array();
                 (right.abs(), below.map_or(zero, |below| below.abs()))
+            }
+
+            #[inline(always)]
+            fn norm_terms(
+                self,
+                norm: PixelNorm<$t>,
+                row: &[$t],
+                below: Option<&[$t]>,
+                start: usize,
+            ) -> $vector {
+                norms::norm_terms_lanes(self, norm, row, below, start)
+            }
+
+            #[inline(always)]
+            fn norm_gradient_lanes(
+                self,
+                norm: PixelNorm<$t>,
+                rows: &GradientRows<'_, $t>,
+                start: usize,
+                factor: $t,
+                out: &mut [$t],
+            ) {
+                norms::norm_gradient_lanes(self, norm, rows, start, factor, out)
+            }
+        }
+
+        impl LaneArithmetic<$t> for Portable {
+            #[inline(always)]
+            fn load(self, values: &[$t]) -> $vector {
+                match lanes_at::<_, $lanes>(values, 0) {
+                    Some(&values) => <$vector>::new(values),
+                    // Not reached: callers pass enough values. Missing
+                    // lanes would read as `+0.0`.
+                    None => {
+                        let mut lanes = [0.0; $lanes];
+                        for (lane, &value) in lanes.iter_mut().zip(values) {
+                            *lane = value;
+                        }
+                        <$vector>::new(lanes)
+                    }
+                }
+            }
+
+            #[inline(always)]
+            fn splat(self, value: $t) -> $vector {
+                <$vector>::splat(value)
+            }
+
+            #[inline(always)]
+            fn store(self, lanes: $vector, out: &mut [$t]) {
+                if let Some(out) = out.first_chunk_mut::<$lanes>() {
+                    *out = lanes.to_array();
+                }
+            }
+
+            #[inline(always)]
+            fn sub(self, a: $vector, b: $vector) -> $vector {
+                a - b
+            }
+
+            #[inline(always)]
+            fn mul(self, a: $vector, b: $vector) -> $vector {
+                a * b
+            }
+
+            #[inline(always)]
+            fn div(self, a: $vector, b: $vector) -> $vector {
+                a / b
+            }
+
+            #[inline(always)]
+            fn sqrt(self, a: $vector) -> $vector {
+                a.sqrt()
+            }
+
+            #[inline(always)]
+            fn zero_where_zero(
+                self,
+                values: $vector,
+                test: $vector,
+            ) -> $vector {
+                let zero = <$vector>::ZERO;
+                test.simd_eq(zero).select(zero, values)
             }
         }
     };

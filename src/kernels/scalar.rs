@@ -5,7 +5,9 @@
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
 
-use super::{FloatKernel, GradientFactors, GradientRows, IntegerKernel};
+use super::{
+    FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
+};
 use crate::sum::LaneVector;
 
 /// What the kernels need of `f32` and `f64`.
@@ -31,9 +33,20 @@ pub(crate) trait Float:
     const ZERO: Self;
     /// `1.0`.
     const ONE: Self;
+    /// The type's name, for error messages.
+    const NAME: &'static str;
 
     /// The absolute value: the sign bit cleared.
     fn abs(self) -> Self;
+
+    /// The correctly rounded square root (IEEE 754 `squareRoot`).
+    fn sqrt(self) -> Self;
+
+    /// Whether the value is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+
+    /// An `f64` rounded to the nearest value of this type.
+    fn from_f64(value: f64) -> Self;
 
     /// A count of differences, rounded to the nearest value.
     fn from_count(count: usize) -> Self;
@@ -58,10 +71,35 @@ impl Float for f32 {
     const ZERO_LANES: [f32; 16] = [0.0; 16];
     const ZERO: f32 = 0.0;
     const ONE: f32 = 1.0;
+    const NAME: &'static str = "f32";
 
     #[inline(always)]
     fn abs(self) -> f32 {
         f32::from_bits(self.to_bits() & !(1 << 31))
+    }
+
+    #[inline(always)]
+    fn sqrt(self) -> f32 {
+        // Both are correctly rounded. Under `std` the compiler's own
+        // square root inlines as one instruction even inside the AVX2
+        // kernels; `libm` serves `no_std`.
+        #[cfg(feature = "std")]
+        {
+            f32::sqrt(self)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            libm::sqrtf(self)
+        }
+    }
+
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+
+    fn from_f64(value: f64) -> f32 {
+        value as f32
     }
 
     fn from_count(count: usize) -> f32 {
@@ -75,10 +113,35 @@ impl Float for f64 {
     const ZERO_LANES: [f64; 8] = [0.0; 8];
     const ZERO: f64 = 0.0;
     const ONE: f64 = 1.0;
+    const NAME: &'static str = "f64";
 
     #[inline(always)]
     fn abs(self) -> f64 {
         f64::from_bits(self.to_bits() & !(1 << 63))
+    }
+
+    #[inline(always)]
+    fn sqrt(self) -> f64 {
+        // Both are correctly rounded. Under `std` the compiler's own
+        // square root inlines as one instruction even inside the AVX2
+        // kernels; `libm` serves `no_std`.
+        #[cfg(feature = "std")]
+        {
+            f64::sqrt(self)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            libm::sqrt(self)
+        }
+    }
+
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+
+    fn from_f64(value: f64) -> f64 {
+        value
     }
 
     fn from_count(count: usize) -> f64 {
@@ -129,6 +192,35 @@ impl<T: Float> FloatKernel<T> for Scalar {
         };
         (right, below)
     }
+
+    #[inline(always)]
+    fn norm_terms(
+        self,
+        norm: PixelNorm<T>,
+        row: &[T],
+        below: Option<&[T]>,
+        start: usize,
+    ) -> T::Lanes {
+        let mut lanes = T::ZERO_LANES;
+        for (offset, lane) in lanes.as_mut().iter_mut().enumerate() {
+            *lane = pixel_term_at(norm, row, below, start + offset);
+        }
+        lanes
+    }
+
+    #[inline(always)]
+    fn norm_gradient_lanes(
+        self,
+        norm: PixelNorm<T>,
+        rows: &GradientRows<'_, T>,
+        start: usize,
+        factor: T,
+        out: &mut [T],
+    ) {
+        for (offset, out) in out.iter_mut().take(T::LANES).enumerate() {
+            *out = norm_gradient_element(norm, rows, start + offset, factor);
+        }
+    }
 }
 
 /// The gradient of the element in column `column` of `rows.row`: the
@@ -166,6 +258,153 @@ pub(crate) fn gradient_element<T: Float>(
         None => T::ZERO,
     };
     ((from_left + to_right) + to_below) + from_above
+}
+
+/// The element in column `column` of `row`, if both exist. (A function,
+/// not a closure: see the AVX2 module on closures.)
+#[inline(always)]
+fn element<T>(row: Option<&[T]>, column: usize) -> Option<&T> {
+    match row {
+        Some(row) => row.get(column),
+        None => None,
+    }
+}
+
+/// `to − from`, or `None` where the neighbour `to` does not exist.
+#[inline(always)]
+// A `match`, not `Option::map` with a closure: see `element`.
+#[allow(clippy::manual_map)]
+fn difference<T: Float>(to: Option<&T>, from: T) -> Option<T> {
+    match to {
+        Some(&to) => Some(to - from),
+        None => None,
+    }
+}
+
+/// The term of one pixel for its forward differences, a missing one
+/// given as `+0.0`: `q = dx·dx + dy·dy`, then `√q`, `q`, or
+/// `√(q + ε²) − √(ε²)` with `ε²` and `√(ε²)` as stored in the norm.
+///
+/// Every term is `+0.0`, positive, `+inf` or NaN, never negative nor
+/// `−0.0`: `q` is a sum of squares, and in the smooth form `q + ε² ≥ ε²`
+/// after rounding, so the rounded square roots are ordered the same way
+/// and their difference is at least `+0.0`. Padding a vector of terms
+/// with `+0.0` therefore changes no sum (see [`crate::sum`]).
+#[inline(always)]
+pub(crate) fn pixel_term<T: Float>(norm: PixelNorm<T>, dx: T, dy: T) -> T {
+    let squares = dx * dx + dy * dy;
+    match norm {
+        PixelNorm::Isotropic => squares.sqrt(),
+        PixelNorm::SquaredL2 => squares,
+        PixelNorm::Smooth { epsilon_squared, offset } => {
+            (squares + epsilon_squared).sqrt() - offset
+        }
+    }
+}
+
+/// The term of the pixel in column `column` of `row`, with the row
+/// `below` it if there is one; `+0.0` for a column outside the row.
+#[inline(always)]
+pub(crate) fn pixel_term_at<T: Float>(
+    norm: PixelNorm<T>,
+    row: &[T],
+    below: Option<&[T]>,
+    column: usize,
+) -> T {
+    let Some(&x) = row.get(column) else { return T::ZERO };
+    let dx = difference(row.get(column + 1), x).unwrap_or(T::ZERO);
+    let dy = difference(element(below, column), x).unwrap_or(T::ZERO);
+    pixel_term(norm, dx, dy)
+}
+
+/// The gradient of `g · term` of one pixel with respect to its two
+/// differences, `(ux, uy)`: `∂/∂dx` and `∂/∂dy` times `g`.
+///
+/// With `q = dx·dx + dy·dy` as in [`pixel_term`]:
+///
+/// - isotropic: `r = √q`, then `ux = (dx / r)·g` and `uy = (dy / r)·g`;
+///   both are `+0.0` where `r` is zero (the subgradient 0);
+/// - squared: `ux = (dx + dx)·g`, `uy = (dy + dy)·g`;
+/// - smooth: `r = √(q + ε²)`, then as isotropic (`r` is never zero).
+///
+/// A missing difference (`None`, past the last column or row) counts as
+/// `+0.0` in `q`, and its own component is `+0.0`: it is a constant, not
+/// a variable.
+#[inline(always)]
+pub(crate) fn pixel_flux<T: Float>(
+    norm: PixelNorm<T>,
+    dx: Option<T>,
+    dy: Option<T>,
+    g: T,
+) -> (T, T) {
+    let (x, y) = (dx.unwrap_or(T::ZERO), dy.unwrap_or(T::ZERO));
+    let squares = x * x + y * y;
+    let (ux, uy) = match norm {
+        PixelNorm::SquaredL2 => ((x + x) * g, (y + y) * g),
+        PixelNorm::Isotropic => {
+            let r = squares.sqrt();
+            if r == T::ZERO {
+                return (T::ZERO, T::ZERO);
+            }
+            ((x / r) * g, (y / r) * g)
+        }
+        PixelNorm::Smooth { epsilon_squared, .. } => {
+            let r = (squares + epsilon_squared).sqrt();
+            ((x / r) * g, (y / r) * g)
+        }
+    };
+    (
+        if dx.is_some() { ux } else { T::ZERO },
+        if dy.is_some() { uy } else { T::ZERO },
+    )
+}
+
+/// The gradient of `g · Σ terms` with respect to the element in column
+/// `column` of `rows.row`: the definition that every backend reproduces.
+///
+/// The element `x[i, j]` appears in three terms: its own pixel's, as
+/// `−dx − dy`; its left neighbour's, as `dx[i, j−1]`; and the pixel
+/// above's, as `dy[i−1, j]`. With the [`pixel_flux`] `(ux, uy)` of each,
+/// the gradient is
+///
+/// ```text
+/// (ux[i, j−1] + uy[i−1, j]) − (ux[i, j] + uy[i, j])
+/// ```
+///
+/// added in exactly that order, a missing neighbour's share being `+0.0`.
+/// A column outside the row gives `+0.0`.
+#[inline(always)]
+pub(crate) fn norm_gradient_element<T: Float>(
+    norm: PixelNorm<T>,
+    rows: &GradientRows<'_, T>,
+    column: usize,
+    g: T,
+) -> T {
+    let row = rows.row;
+    let Some(&x) = row.get(column) else { return T::ZERO };
+    let (own_x, own_y) = pixel_flux(
+        norm,
+        difference(row.get(column + 1), x),
+        difference(element(rows.below, column), x),
+        g,
+    );
+    let from_left = match column.checked_sub(1) {
+        Some(left_column) => {
+            let left = row[left_column];
+            let dy = difference(element(rows.below, left_column), left);
+            pixel_flux(norm, Some(x - left), dy, g).0
+        }
+        None => T::ZERO,
+    };
+    let from_above = match rows.above {
+        Some(above) => {
+            let top = above[column];
+            let dx = difference(above.get(column + 1), top);
+            pixel_flux(norm, dx, Some(x - top), g).1
+        }
+        None => T::ZERO,
+    };
+    (from_left + from_above) - (own_x + own_y)
 }
 
 /// What the kernels need of `u8`, `u16` and `i16`.

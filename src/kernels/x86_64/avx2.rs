@@ -14,9 +14,12 @@
 
 use core::arch::x86_64::*;
 
+use super::super::norms::{
+    self, LaneArithmetic, norm_gradient_with, norm_values_with,
+};
 use super::super::scalar::{Float, Integer, Scalar};
 use super::super::{
-    FloatKernel, GradientFactors, GradientRows, IntegerKernel,
+    FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
     float_gradient_with, float_value_and_gradient_with, float_values_with,
     integer_sums_with, lanes_at,
 };
@@ -140,6 +143,68 @@ pub(crate) fn float_value_and_gradient<T: Float>(
     }
 }
 
+/// The values of a floating-point image with a per-pixel norm, on AVX2.
+#[inline]
+pub(crate) fn norm_values<T: Float>(
+    kernel: Avx2,
+    norm: PixelNorm<T>,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    out: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float>(
+        kernel: Avx2,
+        norm: PixelNorm<T>,
+        img: &[T],
+        layout: &Layout,
+        reduction: Reduction,
+        out: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        norm_values_with(kernel, norm, img, layout, reduction, out)
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe { compiled_for_avx2(kernel, norm, img, layout, reduction, out) }
+}
+
+/// The gradient of a floating-point image with a per-pixel norm, on AVX2.
+#[inline]
+pub(crate) fn norm_gradient<T: Float>(
+    kernel: Avx2,
+    norm: PixelNorm<T>,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    upstream: &[T],
+    grad: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float>(
+        kernel: Avx2,
+        norm: PixelNorm<T>,
+        img: &[T],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[T],
+        grad: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        norm_gradient_with(kernel, norm, img, layout, reduction, upstream, grad)
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe {
+        compiled_for_avx2(kernel, norm, img, layout, reduction, upstream, grad)
+    }
+}
+
 /// The exact totals of an integer image, on AVX2.
 #[inline]
 pub(crate) fn integer_sums<T: Integer, O>(
@@ -207,6 +272,7 @@ macro_rules! avx2_kernel {
         loadu = $loadu:ident, storeu = $storeu:ident, set1 = $set1:ident,
         add = $add:ident, sub = $sub:ident, and = $and:ident,
         andnot = $andnot:ident, xor = $xor:ident,
+        mul = $mul:ident, div = $div:ident, sqrt = $sqrt:ident,
         cmp = $cmp:ident,
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
@@ -304,6 +370,8 @@ macro_rules! avx2_kernel {
         avx2_kernel!(@binary $name, add, $add);
         avx2_kernel!(@binary $name, sub, $sub);
         avx2_kernel!(@binary $name, and, $and);
+        avx2_kernel!(@binary $name, mul, $mul);
+        avx2_kernel!(@binary $name, div, $div);
 
         impl $name {
             /// `g` with the sign of `self` where `self` is positive or
@@ -339,6 +407,30 @@ macro_rules! avx2_kernel {
                             high_signed,
                             $cmp::<_CMP_NEQ_OQ>(self.high, zero.high),
                         ),
+                    }
+                }
+            }
+
+            /// The correctly rounded square root of each lane.
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                // SAFETY: a value of this type proves AVX (module
+                // invariant).
+                unsafe { $name { low: $sqrt(self.low), high: $sqrt(self.high) } }
+            }
+
+            /// `self`, with `+0.0` in the lanes where `test` equals zero
+            /// (ordered: a NaN lane of `test` keeps `self`).
+            #[inline(always)]
+            fn zero_where_zero(self, test: Self, zero: Self) -> Self {
+                // SAFETY: a value of this type proves AVX (module
+                // invariant).
+                unsafe {
+                    let low = $cmp::<_CMP_EQ_OQ>(test.low, zero.low);
+                    let high = $cmp::<_CMP_EQ_OQ>(test.high, zero.high);
+                    $name {
+                        low: $blendv(self.low, zero.low, low),
+                        high: $blendv(self.high, zero.high, high),
                     }
                 }
             }
@@ -456,6 +548,31 @@ macro_rules! avx2_kernel {
                     }
                 }
             }
+
+            #[inline(always)]
+            fn norm_terms(
+                self,
+                norm: PixelNorm<$t>,
+                row: &[$t],
+                below: Option<&[$t]>,
+                start: usize,
+            ) -> $name {
+                norms::norm_terms_lanes(self, norm, row, below, start)
+            }
+
+            #[inline(always)]
+            fn norm_gradient_lanes(
+                self,
+                norm: PixelNorm<$t>,
+                rows: &GradientRows<'_, $t>,
+                start: usize,
+                factor: $t,
+                out: &mut [$t],
+            ) {
+                norms::norm_gradient_lanes(
+                    self, norm, rows, start, factor, out,
+                )
+            }
         }
 
         impl $name {
@@ -558,6 +675,54 @@ macro_rules! avx2_kernel {
                 (right_sum, below_sum)
             }
         }
+
+        impl LaneArithmetic<$t> for Avx2 {
+            #[inline(always)]
+            fn load(self, values: &[$t]) -> $name {
+                match lanes_at(values, 0) {
+                    Some(values) => $name::load(self, values),
+                    // Not reached: callers pass enough values.
+                    None => $name::load_partial(self, values),
+                }
+            }
+
+            #[inline(always)]
+            fn splat(self, value: $t) -> $name {
+                $name::splat(self, value)
+            }
+
+            #[inline(always)]
+            fn store(self, lanes: $name, out: &mut [$t]) {
+                if let Some(out) = out.first_chunk_mut::<$lanes>() {
+                    lanes.store(out);
+                }
+            }
+
+            #[inline(always)]
+            fn sub(self, a: $name, b: $name) -> $name {
+                a.sub(b)
+            }
+
+            #[inline(always)]
+            fn mul(self, a: $name, b: $name) -> $name {
+                a.mul(b)
+            }
+
+            #[inline(always)]
+            fn div(self, a: $name, b: $name) -> $name {
+                a.div(b)
+            }
+
+            #[inline(always)]
+            fn sqrt(self, a: $name) -> $name {
+                a.sqrt()
+            }
+
+            #[inline(always)]
+            fn zero_where_zero(self, values: $name, test: $name) -> $name {
+                values.zero_where_zero(test, $name::splat(self, 0.0))
+            }
+        }
     };
     (@binary $name:ident, $method:ident, $intrinsic:ident) => {
         impl $name {
@@ -591,6 +756,9 @@ avx2_kernel!(
     and = _mm256_and_ps,
     andnot = _mm256_andnot_ps,
     xor = _mm256_xor_ps,
+    mul = _mm256_mul_ps,
+    div = _mm256_div_ps,
+    sqrt = _mm256_sqrt_ps,
     cmp = _mm256_cmp_ps,
     blendv = _mm256_blendv_ps,
     maskload = _mm256_maskload_ps,
@@ -623,6 +791,9 @@ avx2_kernel!(
     and = _mm256_and_pd,
     andnot = _mm256_andnot_pd,
     xor = _mm256_xor_pd,
+    mul = _mm256_mul_pd,
+    div = _mm256_div_pd,
+    sqrt = _mm256_sqrt_pd,
     cmp = _mm256_cmp_pd,
     blendv = _mm256_blendv_pd,
     maskload = _mm256_maskload_pd,
