@@ -1,7 +1,9 @@
 //! The pixel types the crate accepts, and what each one returns.
 
 use crate::kernels;
-use crate::{Backend, Error, Layout, Norm, Reduction};
+use crate::{
+    AxisWeights, Backend, Error, Layout, Norm, Reduction, VolumeLayout,
+};
 
 /// A pixel type: `f32`, `f64`, `u8`, `u16` or `i16`.
 ///
@@ -108,6 +110,31 @@ pub(crate) mod sealed {
             values: &mut [Self],
             grad: &mut [Self],
         ) -> Result<(), Error>;
+
+        /// Writes one value per volume. `img` and `out` match `layout`.
+        fn volume_values(
+            img: &[Self],
+            layout: &VolumeLayout,
+            reduction: Reduction,
+            norm: Norm,
+            weights: AxisWeights,
+            backend: Backend,
+            out: &mut [Self],
+        ) -> Result<(), Error>;
+
+        /// Writes the gradient of a batch of volumes. `img` and `grad`
+        /// match `layout`, and `upstream` has one value per volume.
+        #[allow(clippy::too_many_arguments)]
+        fn volume_gradient(
+            img: &[Self],
+            layout: &VolumeLayout,
+            reduction: Reduction,
+            norm: Norm,
+            weights: AxisWeights,
+            backend: Backend,
+            upstream: &[Self],
+            grad: &mut [Self],
+        ) -> Result<(), Error>;
     }
 
     /// The exact totals of the integer types.
@@ -178,6 +205,36 @@ macro_rules! float_element {
             ) -> Result<(), Error> {
                 kernels::float_value_and_gradient(
                     img, layout, reduction, norm, backend, upstream, values,
+                    grad,
+                )
+            }
+
+            fn volume_values(
+                img: &[$t],
+                layout: &VolumeLayout,
+                reduction: Reduction,
+                norm: Norm,
+                weights: AxisWeights,
+                backend: Backend,
+                out: &mut [$t],
+            ) -> Result<(), Error> {
+                kernels::volume_values(
+                    img, layout, reduction, norm, weights, backend, out,
+                )
+            }
+
+            fn volume_gradient(
+                img: &[$t],
+                layout: &VolumeLayout,
+                reduction: Reduction,
+                norm: Norm,
+                weights: AxisWeights,
+                backend: Backend,
+                upstream: &[$t],
+                grad: &mut [$t],
+            ) -> Result<(), Error> {
+                kernels::volume_gradient(
+                    img, layout, reduction, norm, weights, backend, upstream,
                     grad,
                 )
             }

@@ -107,6 +107,19 @@ pub enum Error {
         /// The norm asked for.
         norm: Norm,
     },
+    /// A volume shape has fewer than three dimensions.
+    VolumeShapeTooShort {
+        /// How many dimensions the shape has.
+        dims: usize,
+    },
+    /// An axis weight is negative, NaN, infinite or larger than
+    /// `f32::MAX`.
+    InvalidAxisWeights,
+    /// A norm other than [`Norm::Anisotropic`] was asked of a volume.
+    NormNotForVolumes {
+        /// The norm asked for.
+        norm: Norm,
+    },
 }
 
 impl fmt::Display for Error {
@@ -185,6 +198,19 @@ impl fmt::Display for Error {
                 f,
                 "the {norm:?} norm takes only f32 and f64 images; integer \
                  images have only the anisotropic norm"
+            ),
+            Error::VolumeShapeTooShort { dims } => write!(
+                f,
+                "a volume shape needs at least three dimensions (depth, \
+                 height and width), got {dims}"
+            ),
+            Error::InvalidAxisWeights => f.write_str(
+                "axis weights must be finite, at least 0 and at most \
+                 f32::MAX",
+            ),
+            Error::NormNotForVolumes { norm } => write!(
+                f,
+                "volumes have only the anisotropic norm, not {norm:?}"
             ),
         }
     }

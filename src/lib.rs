@@ -23,6 +23,12 @@
 //! `√(dx² + dy² + ε²) − ε`. See [`Norm`] for their definitions, their
 //! means and their gradients.
 //!
+//! Volumes `(*, D, H, W)` ([`VolumeLayout`]) add the differences between
+//! consecutive slices, with a weight per axis ([`AxisWeights`]): see
+//! [`TotalVariation::volume_value`]. In a training or denoising loop,
+//! [`TotalVariation::value_and_gradient_into`] gives the values and the
+//! gradient in one pass over the image.
+//!
 //! ```
 //! use total_variation::{Reduction, total_variation, total_variation_grad};
 //!
@@ -126,6 +132,7 @@ mod layout;
 mod norm;
 mod options;
 mod sum;
+mod volume;
 
 pub use bytes::pixels_from_bytes;
 
@@ -138,6 +145,7 @@ pub use error::Error;
 pub use layout::Layout;
 pub use norm::Norm;
 pub use options::{Backend, Reduction, TotalVariation};
+pub use volume::{AxisWeights, VolumeLayout};
 
 /// The total variation of each plane of an image of shape `(*, H, W)`.
 ///

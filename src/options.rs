@@ -3,7 +3,10 @@
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
-use crate::{Element, Error, FloatElement, IntegerElement, Layout, Norm};
+use crate::{
+    AxisWeights, Element, Error, FloatElement, IntegerElement, Layout, Norm,
+    VolumeLayout,
+};
 
 /// How the differences of a plane become one value.
 ///
@@ -92,6 +95,7 @@ pub struct TotalVariation {
     reduction: Reduction,
     norm: Norm,
     backend: Backend,
+    axis_weights: AxisWeights,
 }
 
 impl TotalVariation {
@@ -109,7 +113,38 @@ impl TotalVariation {
             reduction: Reduction::Sum,
             norm: Norm::Anisotropic,
             backend: Backend::Auto,
+            axis_weights: AxisWeights::UNIT,
         }
+    }
+
+    /// The same configuration with other weights for the three axes of
+    /// a volume (see [`AxisWeights`]). Planes are not weighted.
+    ///
+    /// ```
+    /// use total_variation::{AxisWeights, TotalVariation, VolumeLayout};
+    ///
+    /// let layout = VolumeLayout::new(&[2, 1, 2])?;
+    /// // Slices [0, 1] and [3, 3]: depth |3 − 0| + |3 − 1|, width |1 − 0|.
+    /// let img = [0.0f32, 1.0, 3.0, 3.0];
+    /// let tv = TotalVariation::new();
+    /// assert_eq!(tv.volume_value(&img, &layout)?, [5.0 + 1.0]);
+    /// let thin = tv.with_axis_weights(AxisWeights::new(0.5, 1.0, 1.0)?);
+    /// assert_eq!(thin.volume_value(&img, &layout)?, [2.5 + 1.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub const fn with_axis_weights(self, axis_weights: AxisWeights) -> Self {
+        TotalVariation { axis_weights, ..self }
+    }
+
+    /// The weights of the axes of a volume.
+    ///
+    /// ```
+    /// use total_variation::{AxisWeights, TotalVariation};
+    ///
+    /// assert_eq!(TotalVariation::new().axis_weights(), AxisWeights::UNIT);
+    /// ```
+    pub const fn axis_weights(&self) -> AxisWeights {
+        self.axis_weights
     }
 
     /// The same configuration with another reduction.
@@ -466,6 +501,187 @@ impl TotalVariation {
             &mut grad,
         )?;
         Ok((values, grad))
+    }
+
+    /// Writes one value per volume of a batch `(*, D, H, W)`, without
+    /// allocating: the TV of each of its slices (as [`value_into`] gives
+    /// it for a plane) plus the absolute differences between
+    /// consecutive slices, each of the three terms weighted by
+    /// [`TotalVariation::axis_weights`].
+    ///
+    /// With [`Reduction::Mean`], each term is the mean over its own
+    /// count of differences (`(D − 1)·H·W`, `D·(H − 1)·W` and
+    /// `D·H·(W − 1)`) before it is weighted. A volume of depth 1 with the
+    /// default weights gives the bits of [`value_into`] on its plane.
+    /// Volumes have only the anisotropic norm, and `f32` and `f64`
+    /// elements.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NormNotForVolumes`] for a per-pixel norm,
+    /// [`Error::LengthMismatch`] when `img` does not hold
+    /// [`VolumeLayout::len`] elements, [`Error::OutputLength`] when `out`
+    /// does not hold [`VolumeLayout::volumes`] values, and
+    /// [`Error::BackendUnavailable`].
+    ///
+    /// ```
+    /// use total_variation::{TotalVariation, VolumeLayout};
+    ///
+    /// // One 2×2×2 volume: slices [[0, 0], [0, 0]] and [[1, 1], [1, 1]].
+    /// let img = [0.0f64, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0];
+    /// let mut out = [0.0; 1];
+    /// let layout = VolumeLayout::new(&[2, 2, 2])?;
+    /// TotalVariation::new().volume_value_into(&img, &layout, &mut out)?;
+    /// assert_eq!(out, [4.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    ///
+    /// [`value_into`]: TotalVariation::value_into
+    pub fn volume_value_into<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &VolumeLayout,
+        out: &mut [T],
+    ) -> Result<(), Error> {
+        layout.slices().check_len(img.len())?;
+        if out.len() != layout.volumes() {
+            return Err(Error::OutputLength {
+                expected: layout.volumes(),
+                actual: out.len(),
+            });
+        }
+        T::volume_values(
+            img,
+            layout,
+            self.reduction,
+            self.norm,
+            self.axis_weights,
+            self.backend,
+            out,
+        )
+    }
+
+    /// One value per volume; see [`TotalVariation::volume_value_into`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::volume_value_into`], but for the output
+    /// slice, and [`Error::OutputAllocation`].
+    ///
+    /// ```
+    /// use total_variation::{Reduction, TotalVariation, VolumeLayout};
+    ///
+    /// let tv = TotalVariation::new().with_reduction(Reduction::Mean);
+    /// let layout = VolumeLayout::new(&[2, 1, 1])?;
+    /// assert_eq!(tv.volume_value(&[2.0f32, -1.0], &layout)?, [3.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn volume_value<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &VolumeLayout,
+    ) -> Result<Vec<T>, Error> {
+        layout.slices().check_len(img.len())?;
+        let mut out = output_vec(layout.volumes())?;
+        self.volume_value_into(img, layout, &mut out)?;
+        Ok(out)
+    }
+
+    /// Writes into `grad` the gradient of `Σᵥ upstream[v] · TVᵥ` over the
+    /// volumes, without allocating.
+    ///
+    /// Each element's gradient is the one of its slice (as
+    /// [`TotalVariation::gradient_into`] computes it, with the height and
+    /// width weights), then `− sign(back − x)·g_d` and
+    /// `+ sign(x − front)·g_d` for its neighbours in the slices behind
+    /// and in front, added in that order where they exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::volume_value_into`], with
+    /// [`Error::UpstreamLength`] when `upstream` does not hold one value
+    /// per volume and [`Error::GradientLength`] when `grad` is not as long
+    /// as `img`.
+    ///
+    /// ```
+    /// use total_variation::{TotalVariation, VolumeLayout};
+    ///
+    /// let layout = VolumeLayout::new(&[3, 1, 1])?;
+    /// let mut grad = [0.0f32; 3];
+    /// TotalVariation::new().volume_gradient_into(
+    ///     &[0.0, 2.0, 1.0],
+    ///     &layout,
+    ///     &[1.0],
+    ///     &mut grad,
+    /// )?;
+    /// assert_eq!(grad, [-1.0, 2.0, -1.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    pub fn volume_gradient_into<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &VolumeLayout,
+        upstream: &[T],
+        grad: &mut [T],
+    ) -> Result<(), Error> {
+        layout.slices().check_len(img.len())?;
+        if upstream.len() != layout.volumes() {
+            return Err(Error::UpstreamLength {
+                expected: layout.volumes(),
+                actual: upstream.len(),
+            });
+        }
+        if grad.len() != layout.len() {
+            return Err(Error::GradientLength {
+                expected: layout.len(),
+                actual: grad.len(),
+            });
+        }
+        T::volume_gradient(
+            img,
+            layout,
+            self.reduction,
+            self.norm,
+            self.axis_weights,
+            self.backend,
+            upstream,
+            grad,
+        )
+    }
+
+    /// The gradient of `Σᵥ upstream[v] · TVᵥ`, shaped like `img`; see
+    /// [`TotalVariation::volume_gradient_into`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TotalVariation::volume_gradient_into`], but for the output
+    /// slice, and [`Error::OutputAllocation`].
+    ///
+    /// ```
+    /// use total_variation::{TotalVariation, VolumeLayout};
+    ///
+    /// let layout = VolumeLayout::new(&[2, 1, 2])?;
+    /// let grad = TotalVariation::new().volume_gradient(
+    ///     &[0.0f64, 1.0, 0.0, 1.0],
+    ///     &layout,
+    ///     &[1.0],
+    /// )?;
+    /// // No difference along the depth: sign(0) = 0.
+    /// assert_eq!(grad, [-1.0, 1.0, -1.0, 1.0]);
+    /// # Ok::<(), total_variation::Error>(())
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn volume_gradient<T: FloatElement>(
+        &self,
+        img: &[T],
+        layout: &VolumeLayout,
+        upstream: &[T],
+    ) -> Result<Vec<T>, Error> {
+        layout.slices().check_len(img.len())?;
+        let mut grad = output_vec(img.len())?;
+        self.volume_gradient_into(img, layout, upstream, &mut grad)?;
+        Ok(grad)
     }
 
     /// Writes the exact sum of each plane of an integer image, without

@@ -24,15 +24,20 @@
 mod norms;
 mod portable;
 mod scalar;
+mod volume;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[allow(unsafe_code)]
 mod x86_64;
 
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
-use crate::{Backend, Error, Layout, Norm, Reduction};
+use crate::{
+    AxisWeights, Backend, Error, Layout, Norm, Reduction, VolumeLayout,
+};
 pub(crate) use norms::PixelNorm;
 use norms::{norm_gradient_with, norm_values_with};
 pub(crate) use scalar::{Float, Integer};
+pub(crate) use volume::VolumeWeights;
+pub(crate) use volume::{volume_gradient_with, volume_values_with};
 
 /// The vector operations a backend provides for one float type, over the
 /// logical lanes of the summation order ([`Float::LANES`]).
@@ -225,6 +230,28 @@ pub(crate) trait FloatDispatch: Float {
         grad: &mut [Self],
     );
 
+    /// [`volume_values_with`] on the resolved backend.
+    fn volume_values_on(
+        backend: Resolved,
+        img: &[Self],
+        layout: &VolumeLayout,
+        reduction: Reduction,
+        weights: VolumeWeights<Self>,
+        out: &mut [Self],
+    );
+
+    /// [`volume_gradient_with`] on the resolved backend.
+    #[allow(clippy::too_many_arguments)]
+    fn volume_gradient_on(
+        backend: Resolved,
+        img: &[Self],
+        layout: &VolumeLayout,
+        reduction: Reduction,
+        weights: VolumeWeights<Self>,
+        upstream: &[Self],
+        grad: &mut [Self],
+    );
+
     /// [`norm_values_with`] on the resolved backend.
     fn norm_values_on(
         backend: Resolved,
@@ -355,6 +382,79 @@ macro_rules! float_dispatch {
                             grad,
                         )
                     }
+                }
+            }
+
+            fn volume_values_on(
+                backend: Resolved,
+                img: &[$t],
+                layout: &VolumeLayout,
+                reduction: Reduction,
+                weights: VolumeWeights<$t>,
+                out: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => volume_values_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        reduction,
+                        weights,
+                        out,
+                    ),
+                    Resolved::Portable => volume_values_with(
+                        portable::Portable,
+                        img,
+                        layout,
+                        reduction,
+                        weights,
+                        out,
+                    ),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => x86_64::avx2::volume_values(
+                        kernel, img, layout, reduction, weights, out,
+                    ),
+                }
+            }
+
+            fn volume_gradient_on(
+                backend: Resolved,
+                img: &[$t],
+                layout: &VolumeLayout,
+                reduction: Reduction,
+                weights: VolumeWeights<$t>,
+                upstream: &[$t],
+                grad: &mut [$t],
+            ) {
+                match backend {
+                    Resolved::Scalar => volume_gradient_with(
+                        scalar::Scalar,
+                        img,
+                        layout,
+                        reduction,
+                        weights,
+                        upstream,
+                        grad,
+                    ),
+                    Resolved::Portable => volume_gradient_with(
+                        portable::Portable,
+                        img,
+                        layout,
+                        reduction,
+                        weights,
+                        upstream,
+                        grad,
+                    ),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => x86_64::avx2::volume_gradient(
+                        kernel, img, layout, reduction, weights, upstream, grad,
+                    ),
                 }
             }
 
@@ -509,6 +609,64 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 }
 
 /// [`float_values`] on one backend.
+/// The weights of a volume's terms in the element type, once the norm
+/// was found to be the anisotropic one.
+fn volume_weights<T: Float>(
+    norm: Norm,
+    weights: AxisWeights,
+) -> Result<VolumeWeights<T>, Error> {
+    if !norm.is_anisotropic() {
+        return Err(Error::NormNotForVolumes { norm });
+    }
+    Ok(VolumeWeights {
+        depth: T::from_f64(weights.depth()),
+        height: T::from_f64(weights.height()),
+        width: T::from_f64(weights.width()),
+    })
+}
+
+/// One value per volume of a floating-point batch of volumes.
+pub(crate) fn volume_values<T: FloatDispatch>(
+    img: &[T],
+    layout: &VolumeLayout,
+    reduction: Reduction,
+    norm: Norm,
+    weights: AxisWeights,
+    backend: Backend,
+    out: &mut [T],
+) -> Result<(), Error> {
+    let weights = volume_weights(norm, weights)?;
+    T::volume_values_on(
+        resolve(backend)?,
+        img,
+        layout,
+        reduction,
+        weights,
+        out,
+    );
+    Ok(())
+}
+
+/// The gradient of `Σ upstream[v] · TV(volume v)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn volume_gradient<T: FloatDispatch>(
+    img: &[T],
+    layout: &VolumeLayout,
+    reduction: Reduction,
+    norm: Norm,
+    weights: AxisWeights,
+    backend: Backend,
+    upstream: &[T],
+    grad: &mut [T],
+) -> Result<(), Error> {
+    let weights = volume_weights(norm, weights)?;
+    let backend = resolve(backend)?;
+    T::volume_gradient_on(
+        backend, img, layout, reduction, weights, upstream, grad,
+    );
+    Ok(())
+}
+
 #[inline(always)]
 pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
     kernel: K,
@@ -528,27 +686,30 @@ pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
     for (plane, out) in img.chunks_exact(plane_len).zip(out) {
         vertical.reset();
         horizontal.reset();
-        let mut rows = plane.chunks_exact(width);
-        if let Some(first) = rows.next() {
-            push_abs_diffs(
-                kernel,
-                &mut horizontal,
-                &first[..width - 1],
-                &first[1..],
-            );
-            let mut above = first;
-            for row in rows {
-                push_row_pair(
-                    kernel,
-                    &mut vertical,
-                    &mut horizontal,
-                    above,
-                    row,
-                );
-                above = row;
-            }
-        }
+        push_plane(kernel, &mut vertical, &mut horizontal, plane, width);
         *out = plane_value(&vertical, &horizontal, layout, reduction);
+    }
+}
+
+/// Feeds the differences of one plane of `width ≥ 1` columns to the
+/// sums: the first row's horizontal ones, then row by row the vertical
+/// ones to the row above and the horizontal ones.
+#[inline(always)]
+pub(crate) fn push_plane<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    vertical: &mut PairwiseSum<K::Lanes>,
+    horizontal: &mut PairwiseSum<K::Lanes>,
+    plane: &[T],
+    width: usize,
+) {
+    let mut rows = plane.chunks_exact(width);
+    if let Some(first) = rows.next() {
+        push_abs_diffs(kernel, horizontal, &first[..width - 1], &first[1..]);
+        let mut above = first;
+        for row in rows {
+            push_row_pair(kernel, vertical, horizontal, above, row);
+            above = row;
+        }
     }
 }
 
@@ -574,7 +735,7 @@ fn plane_value<T: Float, V: LaneVector<Scalar = T>>(
 /// blocks of `BLOCK_VECTORS` vectors, then one shorter block with the
 /// rest, its last vector padded with `+0.0`.
 #[inline(always)]
-fn push_abs_diffs<T: Float, K: FloatKernel<T>>(
+pub(crate) fn push_abs_diffs<T: Float, K: FloatKernel<T>>(
     kernel: K,
     sum: &mut PairwiseSum<K::Lanes>,
     a: &[T],
@@ -662,7 +823,7 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
 
 /// A term's mean over its `count` differences; a term with no difference
 /// contributes zero.
-fn mean<T: Float>(total: T, count: usize) -> T {
+pub(crate) fn mean<T: Float>(total: T, count: usize) -> T {
     if count == 0 { T::ZERO } else { total / T::from_count(count) }
 }
 
@@ -685,14 +846,26 @@ pub(crate) fn float_gradient_with<T: Float, K: FloatKernel<T>>(
         img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
     for ((plane, grad), &g) in planes.zip(upstream) {
         let factors = gradient_factors(g, layout, reduction);
-        let mut above = None;
-        let mut below_rows = plane.chunks_exact(width).skip(1);
-        let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
-        for (row, grad) in rows {
-            let rows = GradientRows { above, row, below: below_rows.next() };
-            row_gradient(kernel, &rows, factors, grad);
-            above = Some(row);
-        }
+        plane_gradient(kernel, plane, width, factors, grad);
+    }
+}
+
+/// The gradient of one plane of `width ≥ 1` columns, row by row.
+#[inline(always)]
+pub(crate) fn plane_gradient<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    plane: &[T],
+    width: usize,
+    factors: GradientFactors<T>,
+    grad: &mut [T],
+) {
+    let mut above = None;
+    let mut below_rows = plane.chunks_exact(width).skip(1);
+    let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+    for (row, grad) in rows {
+        let rows = GradientRows { above, row, below: below_rows.next() };
+        row_gradient(kernel, &rows, factors, grad);
+        above = Some(row);
     }
 }
 

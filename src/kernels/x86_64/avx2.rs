@@ -20,11 +20,11 @@ use super::super::norms::{
 use super::super::scalar::{Float, Integer, Scalar};
 use super::super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
-    float_gradient_with, float_value_and_gradient_with, float_values_with,
-    integer_sums_with, lanes_at,
+    VolumeWeights, float_gradient_with, float_value_and_gradient_with,
+    float_values_with, integer_sums_with, lanes_at,
 };
 use crate::sum::LaneVector;
-use crate::{Layout, Reduction};
+use crate::{Layout, Reduction, VolumeLayout};
 
 /// Proof that the CPU has AVX2.
 #[derive(Clone, Copy)]
@@ -202,6 +202,74 @@ pub(crate) fn norm_gradient<T: Float>(
     // SAFETY: the `Avx2` value proves that the CPU has AVX2.
     unsafe {
         compiled_for_avx2(kernel, norm, img, layout, reduction, upstream, grad)
+    }
+}
+
+/// The values of a floating-point batch of volumes, on AVX2.
+#[inline]
+pub(crate) fn volume_values<T: Float>(
+    kernel: Avx2,
+    img: &[T],
+    layout: &VolumeLayout,
+    reduction: Reduction,
+    weights: VolumeWeights<T>,
+    out: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float>(
+        kernel: Avx2,
+        img: &[T],
+        layout: &VolumeLayout,
+        reduction: Reduction,
+        weights: VolumeWeights<T>,
+        out: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        super::super::volume_values_with(
+            kernel, img, layout, reduction, weights, out,
+        )
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe { compiled_for_avx2(kernel, img, layout, reduction, weights, out) }
+}
+
+/// The gradient of a floating-point batch of volumes, on AVX2.
+#[inline]
+pub(crate) fn volume_gradient<T: Float>(
+    kernel: Avx2,
+    img: &[T],
+    layout: &VolumeLayout,
+    reduction: Reduction,
+    weights: VolumeWeights<T>,
+    upstream: &[T],
+    grad: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float>(
+        kernel: Avx2,
+        img: &[T],
+        layout: &VolumeLayout,
+        reduction: Reduction,
+        weights: VolumeWeights<T>,
+        upstream: &[T],
+        grad: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        super::super::volume_gradient_with(
+            kernel, img, layout, reduction, weights, upstream, grad,
+        )
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe {
+        compiled_for_avx2(
+            kernel, img, layout, reduction, weights, upstream, grad,
+        )
     }
 }
 
