@@ -16,6 +16,7 @@ use criterion::{
 };
 use total_variation::{
     Backend, Element, FloatElement, Layout, Norm, Reduction, TotalVariation,
+    VolumeLayout,
 };
 
 /// The shapes: one small plane, a batch that fits in the caches, and a
@@ -272,6 +273,57 @@ fn norm_groups(c: &mut Criterion) {
     }
 }
 
+/// Volumes of `f32`: the value and the gradient of one 64×256×256
+/// volume (16 MiB), beside the same buffer as 64 planes.
+fn volume_group(c: &mut Criterion) {
+    let dims = [64, 256, 256];
+    let volume = VolumeLayout::new(&dims).unwrap();
+    let planes = volume.slices();
+    let img = pixels(volume.len(), |v| v as f32);
+    let mut values = [0.0f32; 1];
+    let mut plane_values = vec![0.0f32; planes.planes()];
+    let mut grad = vec![0.0f32; volume.len()];
+    let mut group = c.benchmark_group("f32/volume");
+    configure(&mut group, std::mem::size_of_val(img.as_slice()));
+    for (backend_name, backend) in backends() {
+        let tv = TotalVariation::new().with_backend(backend);
+        let size = "64x256x256";
+        group.bench_function(
+            BenchmarkId::new(format!("{backend_name}/value"), size),
+            |b| {
+                b.iter(|| {
+                    tv.volume_value_into(black_box(&img), &volume, &mut values)
+                        .unwrap()
+                })
+            },
+        );
+        group.bench_function(
+            BenchmarkId::new(format!("{backend_name}/gradient"), size),
+            |b| {
+                b.iter(|| {
+                    tv.volume_gradient_into(
+                        black_box(&img),
+                        &volume,
+                        &[1.0],
+                        &mut grad,
+                    )
+                    .unwrap()
+                })
+            },
+        );
+        group.bench_function(
+            BenchmarkId::new(format!("{backend_name}/planes-value"), size),
+            |b| {
+                b.iter(|| {
+                    tv.value_into(black_box(&img), &planes, &mut plane_values)
+                        .unwrap()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -283,6 +335,7 @@ fn benches(c: &mut Criterion) {
     value_and_gradient_group(c, "f32", |v| v as f32);
     value_and_gradient_group(c, "f64", |v| v);
     norm_groups(c);
+    volume_group(c);
 }
 
 criterion_group!(total_variation, benches);

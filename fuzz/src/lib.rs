@@ -32,8 +32,8 @@ use input::{Case, Kind, MAX_PLANES, Pixel, Types};
 use reference::Float;
 use total_variation::{
     Backend, Element, Error, FloatElement, IntegerElement, Layout, Norm,
-    TotalVariation, pixels_from_bytes, total_variation, total_variation_exact,
-    total_variation_grad,
+    TotalVariation, VolumeLayout, pixels_from_bytes, total_variation,
+    total_variation_exact, total_variation_grad,
 };
 
 /// The error a float call must return for `norm` once its other
@@ -439,9 +439,58 @@ fn integer_values<T: FuzzInteger>(case: &mut Case<'_>) {
     assert_same(&Ok(values), &Ok(expected_values), "integer value");
 }
 
+/// The same pixels as a batch of volumes (the last three dimensions of
+/// the shape): every backend gives the scalar bits or the same error for
+/// the values and the gradient, and a volume of depth 1 is its plane.
+fn volumes<T: FuzzFloat>(case: &Case<'_>, img: &[T], upstream: &[T]) {
+    // Huge numbers of empty volumes ask for outputs that cannot be
+    // allocated: the planes check the allocation errors.
+    let Ok(layout) = VolumeLayout::new(&case.shape) else {
+        return;
+    };
+    if layout.volumes() > MAX_PLANES {
+        return;
+    }
+    let config = TotalVariation::new()
+        .with_reduction(case.reduction)
+        .with_norm(case.norm);
+    // The arguments are checked first, then the norm.
+    let length_error =
+        (img.len() != layout.len()).then_some(Error::LengthMismatch {
+            expected: layout.len(),
+            actual: img.len(),
+        });
+    let norm_error = (case.norm != Norm::Anisotropic)
+        .then_some(Error::NormNotForVolumes { norm: case.norm });
+    let values = across_backends(length_error.or(norm_error), |backend| {
+        config.with_backend(backend).volume_value(img, &layout)
+    });
+    let upstream_error =
+        (upstream.len() != layout.volumes()).then_some(Error::UpstreamLength {
+            expected: layout.volumes(),
+            actual: upstream.len(),
+        });
+    let expected_error = length_error.or(upstream_error).or(norm_error);
+    let grad = across_backends(expected_error, |backend| {
+        config.with_backend(backend).volume_gradient(img, &layout, upstream)
+    });
+    if layout.depth() == 1 && values.is_ok() {
+        let planes = layout.slices();
+        assert_same(&values, &config.value(img, &planes), "depth 1 values");
+        if grad.is_ok() {
+            assert_same(
+                &grad,
+                &config.gradient(img, &planes, upstream),
+                "depth 1 gradient",
+            );
+        }
+    }
+}
+
 fn gradient<T: FuzzFloat>(case: &mut Case<'_>) {
     let upstream: Vec<T> = case.values.take(case.upstream_len);
     let img: Vec<T> = case.values.take(case.img_len);
+    volumes(case, &img, &upstream);
     let Some(layout) = layout(case) else {
         let result =
             total_variation_grad(&img, &case.shape, case.reduction, &upstream);
