@@ -19,14 +19,20 @@ use total_variation::{
 };
 
 /// Every norm, with a smoothing scale whose square is exact and one whose
-/// square is subnormal in `f32`.
-const NORMS: [Norm; 5] = [
-    Norm::Anisotropic,
-    Norm::Isotropic,
-    Norm::SquaredL2,
-    Norm::Smooth { epsilon: 0.25 },
-    Norm::Smooth { epsilon: 3e-20 },
-];
+/// square is subnormal in `f32`. Under miri, the anisotropic norm and
+/// the smooth one, whose kernels hold every vector operation of the
+/// per-pixel norms (square root and division included).
+const NORMS: &[Norm] = if cfg!(miri) {
+    &[Norm::Anisotropic, Norm::Smooth { epsilon: 0.25 }]
+} else {
+    &[
+        Norm::Anisotropic,
+        Norm::Isotropic,
+        Norm::SquaredL2,
+        Norm::Smooth { epsilon: 0.25 },
+        Norm::Smooth { epsilon: 3e-20 },
+    ]
+};
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
@@ -129,7 +135,7 @@ where
     let layout = Layout::new(shape).unwrap();
     for (reduction, norm) in REDUCTIONS
         .iter()
-        .flat_map(|&reduction| NORMS.map(|norm| (reduction, norm)))
+        .flat_map(|&reduction| NORMS.iter().map(move |&norm| (reduction, norm)))
     {
         let scalar = TotalVariation::new()
             .with_reduction(reduction)
