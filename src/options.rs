@@ -271,12 +271,7 @@ impl TotalVariation {
         out: &mut [T::Output],
     ) -> Result<(), Error> {
         check_image::<T>(img, layout)?;
-        if out.len() != layout.planes() {
-            return Err(Error::OutputLength {
-                expected: layout.planes(),
-                actual: out.len(),
-            });
-        }
+        check_output_len(out.len(), layout.planes())?;
         T::values(img, layout, self.reduction, self.norm, self.backend, out)
     }
 
@@ -348,12 +343,7 @@ impl TotalVariation {
     ) -> Result<(), Error> {
         layout.check_len(img.len())?;
         check_upstream(upstream, layout)?;
-        if grad.len() != layout.len() {
-            return Err(Error::GradientLength {
-                expected: layout.len(),
-                actual: grad.len(),
-            });
-        }
+        check_gradient_len(grad.len(), layout.len())?;
         T::gradient(
             img,
             layout,
@@ -435,18 +425,8 @@ impl TotalVariation {
     ) -> Result<(), Error> {
         layout.check_len(img.len())?;
         check_upstream(upstream, layout)?;
-        if values.len() != layout.planes() {
-            return Err(Error::OutputLength {
-                expected: layout.planes(),
-                actual: values.len(),
-            });
-        }
-        if grad.len() != layout.len() {
-            return Err(Error::GradientLength {
-                expected: layout.len(),
-                actual: grad.len(),
-            });
-        }
+        check_output_len(values.len(), layout.planes())?;
+        check_gradient_len(grad.len(), layout.len())?;
         T::value_and_gradient(
             img,
             layout,
@@ -544,12 +524,7 @@ impl TotalVariation {
         out: &mut [T],
     ) -> Result<(), Error> {
         layout.slices().check_len(img.len())?;
-        if out.len() != layout.volumes() {
-            return Err(Error::OutputLength {
-                expected: layout.volumes(),
-                actual: out.len(),
-            });
-        }
+        check_output_len(out.len(), layout.volumes())?;
         T::volume_values(
             img,
             layout,
@@ -626,18 +601,8 @@ impl TotalVariation {
         grad: &mut [T],
     ) -> Result<(), Error> {
         layout.slices().check_len(img.len())?;
-        if upstream.len() != layout.volumes() {
-            return Err(Error::UpstreamLength {
-                expected: layout.volumes(),
-                actual: upstream.len(),
-            });
-        }
-        if grad.len() != layout.len() {
-            return Err(Error::GradientLength {
-                expected: layout.len(),
-                actual: grad.len(),
-            });
-        }
+        check_upstream_len(upstream.len(), layout.volumes())?;
+        check_gradient_len(grad.len(), layout.len())?;
         T::volume_gradient(
             img,
             layout,
@@ -711,12 +676,7 @@ impl TotalVariation {
         out: &mut [u64],
     ) -> Result<(), Error> {
         check_image::<T>(img, layout)?;
-        if out.len() != layout.planes() {
-            return Err(Error::OutputLength {
-                expected: layout.planes(),
-                actual: out.len(),
-            });
-        }
+        check_output_len(out.len(), layout.planes())?;
         if !self.norm.is_anisotropic() {
             return Err(Error::NormNotForIntegers { norm: self.norm });
         }
@@ -766,13 +726,33 @@ fn output_vec<T: Copy + Default>(len: usize) -> Result<Vec<T>, Error> {
 
 /// Checks that `upstream` has one value per plane.
 fn check_upstream<T>(upstream: &[T], layout: &Layout) -> Result<(), Error> {
-    if upstream.len() == layout.planes() {
+    check_upstream_len(upstream.len(), layout.planes())
+}
+
+/// Checks that the upstream gradient has `expected` values.
+fn check_upstream_len(actual: usize, expected: usize) -> Result<(), Error> {
+    if actual == expected {
         Ok(())
     } else {
-        Err(Error::UpstreamLength {
-            expected: layout.planes(),
-            actual: upstream.len(),
-        })
+        Err(Error::UpstreamLength { expected, actual })
+    }
+}
+
+/// Checks that an output slice of values has `expected` values.
+fn check_output_len(actual: usize, expected: usize) -> Result<(), Error> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::OutputLength { expected, actual })
+    }
+}
+
+/// Checks that a gradient slice has `expected` elements.
+fn check_gradient_len(actual: usize, expected: usize) -> Result<(), Error> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::GradientLength { expected, actual })
     }
 }
 
