@@ -54,7 +54,11 @@ fn assert_close(got: &[f64], expected: &[f64], tolerance: f64) {
     }
 }
 
-fn config(norm: Norm, reduction: Reduction, weights: [f64; 3]) -> TotalVariation {
+fn config(
+    norm: Norm,
+    reduction: Reduction,
+    weights: [f64; 3],
+) -> TotalVariation {
     let [d, h, w] = weights;
     TotalVariation::new()
         .with_norm(norm)
@@ -146,10 +150,15 @@ fn smooth_cube_by_hand() {
     let sum = config(Norm::Smooth { epsilon: 1.0 }, Reduction::Sum, [1.0; 3]);
     // q = 9, 25, 9, 0, 4, 1, 9, 0: terms √(q + 1) − 1.
     let s10 = 10.0f64.sqrt();
-    let expected = 3.0 * (s10 - 1.0) + (26.0f64.sqrt() - 1.0)
+    let expected = 3.0 * (s10 - 1.0)
+        + (26.0f64.sqrt() - 1.0)
         + (5.0f64.sqrt() - 1.0)
         + (2.0f64.sqrt() - 1.0);
-    assert_close(&sum.volume_value(&CUBE, &layout).unwrap(), &[expected], 1e-15);
+    assert_close(
+        &sum.volume_value(&CUBE, &layout).unwrap(),
+        &[expected],
+        1e-15,
+    );
 
     // Fluxes d / √(q + 1): (0,0,0) → (1, 2, 2)/√10,
     // (0,0,1) → (0, 4, 3)/√26, (0,1,0) → (3, 0, 0)/√10,
@@ -249,13 +258,13 @@ fn voxel_differences(
     let at = |z: usize, y: usize, x: usize| img[((v * d + z) * h + y) * w + x];
     let here = at(z, y, x);
     let [wz, wy, wx] = weights;
-    let weighted = |weight: f64, exists: bool, next: f64| {
-        (exists && weight != 0.0).then(|| weight * (next - here))
+    let weighted = |weight: f64, next: Option<f64>| {
+        next.filter(|_| weight != 0.0).map(|next| weight * (next - here))
     };
     [
-        weighted(wx, x + 1 < w, if x + 1 < w { at(z, y, x + 1) } else { 0.0 }),
-        weighted(wy, y + 1 < h, if y + 1 < h { at(z, y + 1, x) } else { 0.0 }),
-        weighted(wz, z + 1 < d, if z + 1 < d { at(z + 1, y, x) } else { 0.0 }),
+        weighted(wx, (x + 1 < w).then(|| at(z, y, x + 1))),
+        weighted(wy, (y + 1 < h).then(|| at(z, y + 1, x))),
+        weighted(wz, (z + 1 < d).then(|| at(z + 1, y, x))),
     ]
 }
 
@@ -341,10 +350,10 @@ fn naive_gradient(
     let mut grad = vec![0.0; img.len()];
     let mut scale = vec![0.0; img.len()];
     let [wz, wy, wx] = weights;
-    for v in 0..n {
+    for (v, &g) in upstream.iter().enumerate().take(n) {
         let g = match reduction {
-            Reduction::Mean => upstream[v] / (d * h * w) as f64,
-            _ => upstream[v],
+            Reduction::Mean => g / (d * h * w) as f64,
+            _ => g,
         };
         for z in 0..d {
             for y in 0..h {
@@ -515,10 +524,15 @@ proptest! {
             let tv = config(norm, reduction, weights);
             let values = tv.volume_value(&img32, &layout).unwrap();
             let grad = tv.volume_gradient(&img32, &layout, &up32).unwrap();
-            let values: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+            let values: Vec<f64> =
+                values.iter().map(|&v| f64::from(v)).collect();
             let grad: Vec<f64> = grad.iter().map(|&g| f64::from(g)).collect();
             check_against_reference(
-                &values, &grad, &rounded, reduction, f64::from(f32::EPSILON) / 2.0,
+                &values,
+                &grad,
+                &rounded,
+                reduction,
+                f64::from(f32::EPSILON) / 2.0,
             )?;
         }
     }
@@ -558,7 +572,8 @@ fn check_central_differences(
             z.checked_sub(1).map(|z| (z, y, x)),
         ];
         readers.into_iter().flatten().any(|(z, y, x)| {
-            let differences = voxel_differences(img, dims, weights, (v, z, y, x));
+            let differences =
+                voxel_differences(img, dims, weights, (v, z, y, x));
             let has_any = differences.iter().any(Option::is_some);
             has_any && squares(differences).sqrt() < 1e-3
         })
@@ -641,21 +656,23 @@ fn special_cases() -> impl Strategy<Value = Case> {
         prop::collection::vec((any::<prop::sample::Index>(), special()), 0..6),
         prop::collection::vec((any::<prop::sample::Index>(), special()), 0..2),
     )
-        .prop_map(|((dims, mut img, mut upstream, weights, norm), a, b)| {
-            for (index, value) in a {
-                if !img.is_empty() {
-                    let i = index.index(img.len());
-                    img[i] = value;
+        .prop_map(
+            |((dims, mut img, mut upstream, weights, norm), a, b)| {
+                for (index, value) in a {
+                    if !img.is_empty() {
+                        let i = index.index(img.len());
+                        img[i] = value;
+                    }
                 }
-            }
-            for (index, value) in b {
-                if !upstream.is_empty() {
-                    let i = index.index(upstream.len());
-                    upstream[i] = value;
+                for (index, value) in b {
+                    if !upstream.is_empty() {
+                        let i = index.index(upstream.len());
+                        upstream[i] = value;
+                    }
                 }
-            }
-            (dims, img, upstream, weights, norm)
-        })
+                (dims, img, upstream, weights, norm)
+            },
+        )
 }
 
 /// Every backend's values and gradient, for `f64` and `f32`.
@@ -720,7 +737,8 @@ proptest! {
         let volumes = VolumeLayout::new(&[n, 1, h, w]).unwrap();
         let planes = Layout::new(&[n, h, w]).unwrap();
         for reduction in REDUCTIONS {
-            for backend in fast_backends().into_iter().chain([Backend::Scalar]) {
+            let backends = fast_backends().into_iter().chain([Backend::Scalar]);
+            for backend in backends {
                 let tv = TotalVariation::new()
                     .with_norm(norm)
                     .with_reduction(reduction)
@@ -730,7 +748,10 @@ proptest! {
                     bits(&tv.value(&img, &planes).unwrap())
                 );
                 prop_assert_eq!(
-                    bits(&tv.volume_gradient(&img, &volumes, &upstream).unwrap()),
+                    bits(
+                        &tv.volume_gradient(&img, &volumes, &upstream)
+                            .unwrap()
+                    ),
                     bits(&tv.gradient(&img, &planes, &upstream).unwrap())
                 );
                 prop_assert_eq!(
@@ -738,7 +759,9 @@ proptest! {
                     bits32(&tv.value(&img32, &planes).unwrap())
                 );
                 prop_assert_eq!(
-                    bits32(&tv.volume_gradient(&img32, &volumes, &up32).unwrap()),
+                    bits32(
+                        &tv.volume_gradient(&img32, &volumes, &up32).unwrap()
+                    ),
                     bits32(&tv.gradient(&img32, &planes, &up32).unwrap())
                 );
             }

@@ -510,7 +510,8 @@ macro_rules! float_dispatch {
                         target_feature = "sse2"
                     ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::volume_gradient(
-                        kernel, norm, img, layout, reduction, weights, upstream, grad,
+                        kernel, norm, img, layout, reduction, weights,
+                        upstream, grad,
                     ),
                 }
             }

@@ -614,7 +614,11 @@ pub(crate) fn voxel_gradient_element<T: Float>(
             let ahead = front[column];
             let differences = (
                 weighted_difference(wx, front.get(column + 1), ahead),
-                weighted_difference(wy, element(rows.front_below, column), ahead),
+                weighted_difference(
+                    wy,
+                    element(rows.front_below, column),
+                    ahead,
+                ),
                 weighted_difference(wz, Some(&x), ahead),
             );
             Some(voxel_flux(norm, differences, factors).2)

@@ -1,5 +1,7 @@
-//! The TV of volumes `(*, D, H, W)`: the two terms of every slice, as for
-//! planes, and a third term along the depth.
+//! The anisotropic TV of volumes `(*, D, H, W)`: the two terms of every
+//! slice, as for planes, and a third term along the depth. The per-voxel
+//! norms are in [`super::voxel_norms`]; the entry points here send them
+//! there.
 //!
 //! Each volume has three sums in the order of [`crate::sum`]: the
 //! vertical and horizontal differences of its slices, slice after slice,

@@ -165,7 +165,8 @@ pub(crate) fn voxel_gradient_with<T: Float, K: FloatKernel<T>>(
         };
         let scales = VoxelScales { weights, factors };
         for (index, grad) in grad.chunks_exact_mut(width).enumerate() {
-            let rows = voxel_rows(volume, layout, index / height, index % height);
+            let rows =
+                voxel_rows(volume, layout, index / height, index % height);
             row_voxel_gradient(kernel, norm, scales, &rows, grad);
         }
     }
@@ -277,12 +278,16 @@ fn share_if_present<T: Float, K: LaneArithmetic<T>>(
     }
 }
 
+/// The weighted differences `(dx, dy, dz)` of the voxels of a vector,
+/// each `None` where missing.
+type DifferenceLanes<L> = (Option<L>, Option<L>, Option<L>);
+
 /// [`scalar::voxel_flux`] in every lane.
 #[inline(always)]
 fn voxel_flux_lanes<T: Float, K: LaneArithmetic<T>>(
     kernel: K,
     norm: PixelNorm<T>,
-    (dx, dy, dz): (Option<K::Lanes>, Option<K::Lanes>, Option<K::Lanes>),
+    (dx, dy, dz): DifferenceLanes<K::Lanes>,
     factors: VolumeWeights<T>,
 ) -> (K::Lanes, K::Lanes, K::Lanes) {
     let zero = kernel.zero();

@@ -21,8 +21,9 @@ use super::super::scalar::{Float, Integer, Scalar};
 use super::super::voxel_norms;
 use super::super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
-    VolumeWeights, VoxelRows, VoxelScales, float_gradient_with, float_value_and_gradient_with,
-    float_values_with, integer_sums_with, lanes_at,
+    VolumeWeights, VoxelRows, VoxelScales, float_gradient_with,
+    float_value_and_gradient_with, float_values_with, integer_sums_with,
+    lanes_at,
 };
 use crate::sum::LaneVector;
 use crate::{Layout, Reduction, VolumeLayout};
