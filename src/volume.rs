@@ -66,7 +66,9 @@ impl VolumeLayout {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeOverflow`] when a count does not fit in `usize`.
+    /// [`Error::ShapeOverflow`] when a count does not fit in `usize`:
+    /// the volumes' slices, the elements of all of them, or those of one
+    /// volume (even when there are no volumes).
     ///
     /// ```
     /// use total_variation::VolumeLayout;
@@ -83,6 +85,8 @@ impl VolumeLayout {
     ) -> Result<Self, Error> {
         let slices = volumes.checked_mul(depth).ok_or(Error::ShapeOverflow)?;
         let slices = Layout::planar(slices, height, width)?;
+        // The length of one volume must fit even when there is none.
+        depth.checked_mul(slices.plane_len()).ok_or(Error::ShapeOverflow)?;
         Ok(VolumeLayout { volumes, depth, slices })
     }
 
@@ -113,7 +117,7 @@ impl VolumeLayout {
 
     /// The number of elements of one volume, `D · H · W`.
     pub const fn volume_len(&self) -> usize {
-        // Cannot overflow: at most `len`, which `from_dims` checked.
+        // Cannot overflow: `from_dims` checked it.
         self.depth * self.slices.plane_len()
     }
 
