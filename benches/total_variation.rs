@@ -274,7 +274,8 @@ fn norm_groups(c: &mut Criterion) {
 }
 
 /// Volumes of `f32`: the value and the gradient of one 64×256×256
-/// volume (16 MiB), beside the same buffer as 64 planes.
+/// volume (16 MiB), anisotropic and isotropic, beside the same buffer as
+/// 64 planes.
 fn volume_group(c: &mut Criterion) {
     let dims = [64, 256, 256];
     let volume = VolumeLayout::new(&dims).unwrap();
@@ -308,6 +309,39 @@ fn volume_group(c: &mut Criterion) {
                         &mut grad,
                     )
                     .unwrap()
+                })
+            },
+        );
+        let isotropic = tv.with_norm(Norm::Isotropic);
+        group.bench_function(
+            BenchmarkId::new(format!("{backend_name}/isotropic-value"), size),
+            |b| {
+                b.iter(|| {
+                    isotropic
+                        .volume_value_into(
+                            black_box(&img),
+                            &volume,
+                            &mut values,
+                        )
+                        .unwrap()
+                })
+            },
+        );
+        group.bench_function(
+            BenchmarkId::new(
+                format!("{backend_name}/isotropic-gradient"),
+                size,
+            ),
+            |b| {
+                b.iter(|| {
+                    isotropic
+                        .volume_gradient_into(
+                            black_box(&img),
+                            &volume,
+                            &[1.0],
+                            &mut grad,
+                        )
+                        .unwrap()
                 })
             },
         );

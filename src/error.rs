@@ -115,11 +115,6 @@ pub enum Error {
     /// An axis weight is negative, NaN, infinite or larger than
     /// `f32::MAX`.
     InvalidAxisWeights,
-    /// A norm other than [`Norm::Anisotropic`] was asked of a volume.
-    NormNotForVolumes {
-        /// The norm asked for.
-        norm: Norm,
-    },
 }
 
 impl fmt::Display for Error {
@@ -207,10 +202,6 @@ impl fmt::Display for Error {
             Error::InvalidAxisWeights => f.write_str(
                 "axis weights must be finite, at least 0 and at most \
                  f32::MAX",
-            ),
-            Error::NormNotForVolumes { norm } => write!(
-                f,
-                "volumes have only the anisotropic norm, not {norm:?}"
             ),
         }
     }

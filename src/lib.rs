@@ -24,7 +24,8 @@
 //! means and their gradients.
 //!
 //! Volumes `(*, D, H, W)` ([`VolumeLayout`]) add the differences between
-//! consecutive slices, with a weight per axis ([`AxisWeights`]): see
+//! consecutive slices, with a weight per axis ([`AxisWeights`]); the
+//! per-pixel norms become per-voxel ones, of `dx`, `dy` and `dz`: see
 //! [`TotalVariation::volume_value`]. In a training or denoising loop,
 //! [`TotalVariation::value_and_gradient_into`] gives the values and the
 //! gradient in one pass over the image.

@@ -28,7 +28,9 @@ use crate::kernels::{Float, PixelNorm};
 /// [`Reduction::Sum`](crate::Reduction::Sum) adds the terms,
 /// [`Reduction::Mean`](crate::Reduction::Mean) divides that sum by `H·W`,
 /// the number of pixels. Only `f32` and `f64` images take a per-pixel
-/// norm: integer images return [`Error::NormNotForIntegers`].
+/// norm: integer images return [`Error::NormNotForIntegers`]. On volumes,
+/// each voxel adds the depth difference `dz` to the sum of squares (see
+/// [`volume_value_into`](crate::TotalVariation::volume_value_into)).
 ///
 /// # Gradients
 ///

@@ -484,28 +484,43 @@ impl TotalVariation {
     }
 
     /// Writes one value per volume of a batch `(*, D, H, W)`, without
-    /// allocating: the TV of each of its slices (as [`value_into`] gives
-    /// it for a plane) plus the absolute differences between
-    /// consecutive slices, each of the three terms weighted by
-    /// [`TotalVariation::axis_weights`].
+    /// allocating. Volumes take `f32` and `f64` elements and every
+    /// [`Norm`]; the weights of [`TotalVariation::axis_weights`] apply to
+    /// the three axes.
     ///
-    /// With [`Reduction::Mean`], each term is the mean over its own
-    /// count of differences (`(D − 1)·H·W`, `D·(H − 1)·W` and
-    /// `D·H·(W − 1)`) before it is weighted. A volume of depth 1 with the
-    /// default weights gives the bits of [`value_into`] on its plane.
-    /// Volumes have only the anisotropic norm, and `f32` and `f64`
-    /// elements.
+    /// With [`Norm::Anisotropic`], the value is the TV of each slice (as
+    /// [`value_into`] gives it for a plane) plus the absolute differences
+    /// between consecutive slices, each of the three terms weighted. With
+    /// [`Reduction::Mean`], each term is the mean over its own count of
+    /// differences (`(D − 1)·H·W`, `D·(H − 1)·W` and `D·H·(W − 1)`)
+    /// before it is weighted.
+    ///
+    /// With a per-pixel norm, each voxel `(z, y, x)` gives one term of its
+    /// weighted forward differences `dz = w_d·(x[z+1, y, x] − x[z, y, x])`,
+    /// `dy = w_h·(x[z, y+1, x] − x[z, y, x])` and
+    /// `dx = w_w·(x[z, y, x+1] − x[z, y, x])`, each missing past the last
+    /// slice, row or column and on an axis of weight 0:
+    /// `√(dx² + dy² + dz²)`, `dx² + dy² + dz²` or
+    /// `√(dx² + dy² + dz² + ε²) − √(ε²)`. The squares are added as
+    /// `(dx² + dy²) + dz²`, a missing `dx` or `dy` counting as `0`. The
+    /// `D·H·W` terms of a volume are summed in the order of the planes'
+    /// terms (each row of a slice a row of `W` terms, the slices front to
+    /// back, one sum per volume), and [`Reduction::Mean`] divides the sum
+    /// by `D·H·W`.
+    ///
+    /// For every norm, a volume of depth 1 with unit weights gives the
+    /// bits of [`value_into`] on its plane.
     ///
     /// # Errors
     ///
-    /// [`Error::NormNotForVolumes`] for a per-pixel norm,
     /// [`Error::LengthMismatch`] when `img` does not hold
     /// [`VolumeLayout::len`] elements, [`Error::OutputLength`] when `out`
-    /// does not hold [`VolumeLayout::volumes`] values, and
-    /// [`Error::BackendUnavailable`].
+    /// does not hold [`VolumeLayout::volumes`] values,
+    /// [`Error::InvalidEpsilon`] for a smoothing scale unusable in `T`,
+    /// and [`Error::BackendUnavailable`].
     ///
     /// ```
-    /// use total_variation::{TotalVariation, VolumeLayout};
+    /// use total_variation::{Norm, TotalVariation, VolumeLayout};
     ///
     /// // One 2×2×2 volume: slices [[0, 0], [0, 0]] and [[1, 1], [1, 1]].
     /// let img = [0.0f64, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0];
@@ -513,6 +528,14 @@ impl TotalVariation {
     /// let layout = VolumeLayout::new(&[2, 2, 2])?;
     /// TotalVariation::new().volume_value_into(&img, &layout, &mut out)?;
     /// assert_eq!(out, [4.0]);
+    ///
+    /// // Slices [[0, 1], [2, 5]] and [[2, 4], [2, 5]]: voxel (0, 0, 0) has
+    /// // (dx, dy, dz) = (1, 2, 2), the term 3; the others give 5, 3, 0,
+    /// // 2, 1, 3 and 0.
+    /// let img = [0.0f64, 1.0, 2.0, 5.0, 2.0, 4.0, 2.0, 5.0];
+    /// let isotropic = TotalVariation::new().with_norm(Norm::Isotropic);
+    /// isotropic.volume_value_into(&img, &layout, &mut out)?;
+    /// assert_eq!(out, [17.0]);
     /// # Ok::<(), total_variation::Error>(())
     /// ```
     ///
@@ -566,11 +589,31 @@ impl TotalVariation {
     /// Writes into `grad` the gradient of `Σᵥ upstream[v] · TVᵥ` over the
     /// volumes, without allocating.
     ///
-    /// Each element's gradient is the one of its slice (as
-    /// [`TotalVariation::gradient_into`] computes it, with the height and
-    /// width weights), then `− sign(back − x)·g_d` and
+    /// With [`Norm::Anisotropic`], each element's gradient is the one of
+    /// its slice (as [`TotalVariation::gradient_into`] computes it, with
+    /// the height and width weights), then `− sign(back − x)·g_d` and
     /// `+ sign(x − front)·g_d` for its neighbours in the slices behind
     /// and in front, added in that order where they exist.
+    ///
+    /// With a per-pixel norm, each voxel passes a share to the element
+    /// ahead of it on each axis: with `r = √(dx² + dy² + dz²)` (isotropic)
+    /// or `r = √(dx² + dy² + dz² + ε²)` (smooth), `ux = (dx / r)·(w_w·g)`,
+    /// `uy = (dy / r)·(w_h·g)` and `uz = (dz / r)·(w_d·g)`; the squared
+    /// form passes `(dx + dx)·(w_w·g)` and so on. `g` is the volume's
+    /// upstream value, divided by `D·H·W` for a mean; a missing
+    /// difference passes nothing, and where the isotropic `r` is 0 the
+    /// shares are the subgradient `+0.0`. The gradient of an element is
+    ///
+    /// ```text
+    /// ((ux[left] + uy[above]) + uz[front]) − ((ux[own] + uy[own]) + uz[own])
+    /// ```
+    ///
+    /// added in that order by every backend, a missing in-slice share
+    /// counting as `+0.0`, and a depth share added only where its
+    /// difference exists. So with unit weights a volume of depth 1 has
+    /// the bits of [`TotalVariation::gradient_into`] on its plane, signed
+    /// zeros included (and so do the slices of any volume with
+    /// [`Reduction::Sum`] when only the depth weight is 0).
     ///
     /// # Errors
     ///

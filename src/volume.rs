@@ -7,8 +7,11 @@ use crate::{Error, Layout};
 /// The shape of a batch of volumes `(*, D, H, W)`: any number of leading
 /// dimensions, then depth, height and width, row-major and contiguous.
 ///
-/// The TV of a volume adds, to the TV of each of its `D` slices, the
-/// absolute differences between neighbouring slices along the depth.
+/// The anisotropic TV of a volume adds, to the TV of each of its `D`
+/// slices, the absolute differences between neighbouring slices along
+/// the depth; the per-pixel norms take one term per voxel, of its three
+/// forward differences (see
+/// [`volume_value_into`](crate::TotalVariation::volume_value_into)).
 ///
 /// ```
 /// use total_variation::VolumeLayout;
@@ -63,7 +66,9 @@ impl VolumeLayout {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeOverflow`] when a count does not fit in `usize`.
+    /// [`Error::ShapeOverflow`] when a count does not fit in `usize`:
+    /// the volumes' slices, the elements of all of them, or those of one
+    /// volume (even when there are no volumes).
     ///
     /// ```
     /// use total_variation::VolumeLayout;
@@ -80,6 +85,8 @@ impl VolumeLayout {
     ) -> Result<Self, Error> {
         let slices = volumes.checked_mul(depth).ok_or(Error::ShapeOverflow)?;
         let slices = Layout::planar(slices, height, width)?;
+        // The length of one volume must fit even when there is none.
+        depth.checked_mul(slices.plane_len()).ok_or(Error::ShapeOverflow)?;
         Ok(VolumeLayout { volumes, depth, slices })
     }
 
@@ -110,7 +117,7 @@ impl VolumeLayout {
 
     /// The number of elements of one volume, `D · H · W`.
     pub const fn volume_len(&self) -> usize {
-        // Cannot overflow: at most `len`, which `from_dims` checked.
+        // Cannot overflow: `from_dims` checked it.
         self.depth * self.slices.plane_len()
     }
 
@@ -141,13 +148,16 @@ impl VolumeLayout {
 }
 
 /// The weights of the depth, height and width terms of the TV of a
-/// volume, for voxels that are not cubes (anisotropic spacing): the TV is
-/// `w_d·Σ|Δ_d| + w_h·Σ|Δ_h| + w_w·Σ|Δ_w|`. All are 1 by default.
+/// volume, for voxels that are not cubes (anisotropic spacing): the
+/// anisotropic TV is `w_d·Σ|Δ_d| + w_h·Σ|Δ_h| + w_w·Σ|Δ_w|`, and the
+/// per-voxel norms take the weighted differences `w_d·Δ_d`, `w_h·Δ_h`
+/// and `w_w·Δ_w`. All are 1 by default.
 ///
 /// A weight is finite, at least 0 and at most `f32::MAX`, so that it is
 /// the same number in `f32` and `f64`. A weight of 0 leaves its axis out:
 /// its term contributes `+0.0` to the value and its factor in the
-/// gradient is `+0.0`.
+/// gradient is `+0.0`; with a per-voxel norm its differences are missing,
+/// as past the last slice, row or column.
 ///
 /// ```
 /// use total_variation::AxisWeights;

@@ -4,8 +4,8 @@
 #![cfg(feature = "alloc")]
 
 use total_variation::{
-    Error, Layout, Reduction, TotalVariation, total_variation,
-    total_variation_exact, total_variation_grad,
+    Error, Layout, Norm, Reduction, TotalVariation, VolumeLayout,
+    total_variation, total_variation_exact, total_variation_grad,
 };
 
 /// A zero width makes every count zero, however many planes and rows:
@@ -44,4 +44,22 @@ fn one_pass_checks_the_upstream_gradient_before_allocating() {
         TotalVariation::new().value_and_gradient::<f64>(&[], &layout, &[]),
         Err(Error::UpstreamLength { expected: planes, actual: 0 })
     );
+}
+
+/// No volume at all still has a volume length: `VolumeLayout::new`
+/// rejects a shape whose `D·H·W` does not fit in `usize`, as `Layout`
+/// rejects a plane of more than `usize::MAX` elements, so that no call
+/// computes it with an overflow. Found by the `gradient` target, whose
+/// volumes check reached the length of `(0, D, H, W)` with a huge `D`.
+#[test]
+fn a_volume_longer_than_usize_is_rejected_without_volumes() {
+    for shape in [[0, usize::MAX, 2, 1], [0, 1 << 40, 1 << 40, 1]] {
+        assert_eq!(VolumeLayout::new(&shape), Err(Error::ShapeOverflow));
+    }
+    // Zero volumes of a size that fits are fine, and give nothing.
+    let layout = VolumeLayout::new(&[0, 1 << 20, 1 << 20, 3]).unwrap();
+    assert_eq!(layout.volume_len(), 3 << 40);
+    let tv = TotalVariation::new().with_norm(Norm::Isotropic);
+    assert_eq!(tv.volume_value::<f32>(&[], &layout), Ok(vec![]));
+    assert_eq!(tv.volume_gradient::<f64>(&[], &layout, &[]), Ok(vec![]));
 }

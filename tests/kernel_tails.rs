@@ -1,7 +1,7 @@
 //! Every backend against the scalar one on small fixed images: every
 //! tail length of the float vectors (16 `f32`, 8 `f64` lanes) and of the
 //! integer registers (16 and 32 bytes), one and several rows, several
-//! planes, and byte buffers at every misalignment.
+//! planes, volumes, and byte buffers at every misalignment.
 //!
 //! `tests/backends.rs` draws its cases with proptest, whose case
 //! generation is too slow under miri. These cases are deterministic, and
@@ -14,8 +14,8 @@
 #![cfg(feature = "alloc")]
 
 use total_variation::{
-    Backend, Element, Layout, Norm, Reduction, TotalVariation,
-    pixels_from_bytes,
+    AxisWeights, Backend, Element, Layout, Norm, Reduction, TotalVariation,
+    VolumeLayout, pixels_from_bytes,
 };
 
 /// Every norm, with a smoothing scale whose square is exact and one whose
@@ -207,6 +207,82 @@ fn f32_every_tail_matches_scalar() {
 #[test]
 fn f64_every_tail_matches_scalar() {
     float_tails::<f64>(8, |v| v);
+}
+
+/// Values and gradients of volumes of every tail width on every
+/// backend, for every norm, with unit, uneven and depth-free weights: the
+/// per-voxel kernels read six rows around each one.
+fn volume_tails<T>(lanes: usize, cast: fn(f64) -> T)
+where
+    T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+{
+    let weights = if cfg!(miri) {
+        vec![AxisWeights::new(0.5, 1.0, 2.0).unwrap()]
+    } else {
+        vec![
+            AxisWeights::UNIT,
+            AxisWeights::new(0.5, 1.0, 2.0).unwrap(),
+            AxisWeights::new(0.0, 1.0, 1.0).unwrap(),
+        ]
+    };
+    let dims: &[[usize; 3]] =
+        if cfg!(miri) { &[[2, 2, 0]] } else { &[[1, 2, 0], [3, 3, 0]] };
+    // And a row that crosses a block of the summation order.
+    let block_crossing = (!cfg!(miri)).then_some(16 * lanes + 3);
+    for width in widths(lanes).chain(block_crossing) {
+        for &[depth, height, _] in dims {
+            let layout = VolumeLayout::new(&[2, depth, height, width]).unwrap();
+            let seed = 0x51ed_2701 + width as u64;
+            let img: Vec<T> = float_values(layout.len(), seed, true)
+                .into_iter()
+                .map(cast)
+                .collect();
+            let upstream = [cast(1.0), cast(-0.5)];
+            for (&reduction, norm, &weights) in REDUCTIONS
+                .iter()
+                .flat_map(|r| NORMS.map(|norm| (r, norm)))
+                .flat_map(|(r, norm)| weights.iter().map(move |w| (r, norm, w)))
+            {
+                let scalar = TotalVariation::new()
+                    .with_reduction(reduction)
+                    .with_norm(norm)
+                    .with_axis_weights(weights)
+                    .with_backend(Backend::Scalar);
+                let value = scalar.volume_value(&img, &layout).unwrap();
+                let grad =
+                    scalar.volume_gradient(&img, &layout, &upstream).unwrap();
+                for backend in fast_backends() {
+                    let tv = scalar.with_backend(backend);
+                    let context = format!(
+                        "{backend:?} {reduction:?} {norm:?} {weights:?} \
+                         {depth}×{height}×{width}"
+                    );
+                    assert_eq!(
+                        canonical(&tv.volume_value(&img, &layout).unwrap()),
+                        canonical(&value),
+                        "volume value, {context}"
+                    );
+                    let got =
+                        tv.volume_gradient(&img, &layout, &upstream).unwrap();
+                    assert_eq!(
+                        canonical(&got),
+                        canonical(&grad),
+                        "volume gradient, {context}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_volume_tails_match_scalar() {
+    volume_tails::<f32>(16, |v| v as f32);
+}
+
+#[test]
+fn f64_volume_tails_match_scalar() {
+    volume_tails::<f64>(8, |v| v);
 }
 
 /// A row that crosses a block of the summation order (16 vectors) and

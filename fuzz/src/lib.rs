@@ -22,6 +22,9 @@
 //!   [`reference::norm_gradient`] (gradients, bit for bit); an unusable
 //!   `epsilon` is `InvalidEpsilon` after the argument checks, and an
 //!   integer image with a per-pixel norm `NormNotForIntegers`.
+//! - **Volumes**: the gradient target reads its pixels as volumes too,
+//!   with every norm; the backends agree, and a volume of depth 1 has
+//!   the bits of its plane.
 
 pub mod input;
 pub mod reference;
@@ -440,8 +443,9 @@ fn integer_values<T: FuzzInteger>(case: &mut Case<'_>) {
 }
 
 /// The same pixels as a batch of volumes (the last three dimensions of
-/// the shape): every backend gives the scalar bits or the same error for
-/// the values and the gradient, and a volume of depth 1 is its plane.
+/// the shape), with the case's norm: every backend gives the scalar bits
+/// or the same error for the values and the gradient, and a volume of
+/// depth 1 is its plane, bit for bit, for every norm.
 fn volumes<T: FuzzFloat>(case: &Case<'_>, img: &[T], upstream: &[T]) {
     // Huge numbers of empty volumes ask for outputs that cannot be
     // allocated: the planes check the allocation errors.
@@ -454,14 +458,14 @@ fn volumes<T: FuzzFloat>(case: &Case<'_>, img: &[T], upstream: &[T]) {
     let config = TotalVariation::new()
         .with_reduction(case.reduction)
         .with_norm(case.norm);
-    // The arguments are checked first, then the norm.
+    // The arguments are checked first, then the norm: every norm is
+    // defined on volumes, the smooth one for a usable `epsilon`.
     let length_error =
         (img.len() != layout.len()).then_some(Error::LengthMismatch {
             expected: layout.len(),
             actual: img.len(),
         });
-    let norm_error = (case.norm != Norm::Anisotropic)
-        .then_some(Error::NormNotForVolumes { norm: case.norm });
+    let norm_error = norm_error::<T>(case.norm);
     let values = across_backends(length_error.or(norm_error), |backend| {
         config.with_backend(backend).volume_value(img, &layout)
     });

@@ -25,6 +25,7 @@ mod norms;
 mod portable;
 mod scalar;
 mod volume;
+mod voxel_norms;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[allow(unsafe_code)]
 mod x86_64;
@@ -122,6 +123,53 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
         factor: T,
         out: &mut [T],
     );
+
+    /// The terms of a per-voxel norm for the voxels of `rows.slice.row`
+    /// in columns `start..start + T::LANES`; `+0.0` in the lanes past the
+    /// row. Must give the bits of [`scalar::voxel_term_at`].
+    fn voxel_terms(
+        self,
+        norm: PixelNorm<T>,
+        weights: VolumeWeights<T>,
+        rows: &VoxelRows<'_, T>,
+        start: usize,
+    ) -> Self::Lanes;
+
+    /// Writes the gradient of the per-voxel terms for `T::LANES` elements
+    /// of `rows.slice.row` from column `start` on, where both horizontal
+    /// neighbours exist (`start ≥ 1`, `start + T::LANES < width`), into
+    /// `out[..T::LANES]`. Must give the bits of
+    /// [`scalar::voxel_gradient_element`].
+    fn voxel_gradient_lanes(
+        self,
+        norm: PixelNorm<T>,
+        scales: VoxelScales<T>,
+        rows: &VoxelRows<'_, T>,
+        start: usize,
+        out: &mut [T],
+    );
+}
+
+/// A row of a volume's slice with the rows around it that the per-voxel
+/// norms read, where they exist: the rows above and below it in its
+/// slice, the same row and the one below it in the slice in front
+/// (`z − 1`), the same row and the one above it in the slice behind
+/// (`z + 1`).
+#[derive(Clone, Copy)]
+pub(crate) struct VoxelRows<'a, T> {
+    pub(crate) slice: GradientRows<'a, T>,
+    pub(crate) front: Option<&'a [T]>,
+    pub(crate) front_below: Option<&'a [T]>,
+    pub(crate) back: Option<&'a [T]>,
+    pub(crate) back_above: Option<&'a [T]>,
+}
+
+/// The weights of a volume's differences and the factors `w·g` of their
+/// shares in the gradient, for each axis.
+#[derive(Clone, Copy)]
+pub(crate) struct VoxelScales<T> {
+    pub(crate) weights: VolumeWeights<T>,
+    pub(crate) factors: VolumeWeights<T>,
 }
 
 /// A row of a plane with the rows above and below it, where they exist.
@@ -231,8 +279,10 @@ pub(crate) trait FloatDispatch: Float {
     );
 
     /// [`volume_values_with`] on the resolved backend.
+    #[allow(clippy::too_many_arguments)]
     fn volume_values_on(
         backend: Resolved,
+        norm: Option<PixelNorm<Self>>,
         img: &[Self],
         layout: &VolumeLayout,
         reduction: Reduction,
@@ -244,6 +294,7 @@ pub(crate) trait FloatDispatch: Float {
     #[allow(clippy::too_many_arguments)]
     fn volume_gradient_on(
         backend: Resolved,
+        norm: Option<PixelNorm<Self>>,
         img: &[Self],
         layout: &VolumeLayout,
         reduction: Reduction,
@@ -387,6 +438,7 @@ macro_rules! float_dispatch {
 
             fn volume_values_on(
                 backend: Resolved,
+                norm: Option<PixelNorm<$t>>,
                 img: &[$t],
                 layout: &VolumeLayout,
                 reduction: Reduction,
@@ -396,6 +448,7 @@ macro_rules! float_dispatch {
                 match backend {
                     Resolved::Scalar => volume_values_with(
                         scalar::Scalar,
+                        norm,
                         img,
                         layout,
                         reduction,
@@ -404,6 +457,7 @@ macro_rules! float_dispatch {
                     ),
                     Resolved::Portable => volume_values_with(
                         portable::Portable,
+                        norm,
                         img,
                         layout,
                         reduction,
@@ -415,13 +469,14 @@ macro_rules! float_dispatch {
                         target_feature = "sse2"
                     ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::volume_values(
-                        kernel, img, layout, reduction, weights, out,
+                        kernel, norm, img, layout, reduction, weights, out,
                     ),
                 }
             }
 
             fn volume_gradient_on(
                 backend: Resolved,
+                norm: Option<PixelNorm<$t>>,
                 img: &[$t],
                 layout: &VolumeLayout,
                 reduction: Reduction,
@@ -432,6 +487,7 @@ macro_rules! float_dispatch {
                 match backend {
                     Resolved::Scalar => volume_gradient_with(
                         scalar::Scalar,
+                        norm,
                         img,
                         layout,
                         reduction,
@@ -441,6 +497,7 @@ macro_rules! float_dispatch {
                     ),
                     Resolved::Portable => volume_gradient_with(
                         portable::Portable,
+                        norm,
                         img,
                         layout,
                         reduction,
@@ -453,7 +510,8 @@ macro_rules! float_dispatch {
                         target_feature = "sse2"
                     ))]
                     Resolved::Avx2(kernel) => x86_64::avx2::volume_gradient(
-                        kernel, img, layout, reduction, weights, upstream, grad,
+                        kernel, norm, img, layout, reduction, weights,
+                        upstream, grad,
                     ),
                 }
             }
@@ -608,21 +666,13 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
     Ok(())
 }
 
-/// [`float_values`] on one backend.
-/// The weights of a volume's terms in the element type, once the norm
-/// was found to be the anisotropic one.
-fn volume_weights<T: Float>(
-    norm: Norm,
-    weights: AxisWeights,
-) -> Result<VolumeWeights<T>, Error> {
-    if !norm.is_anisotropic() {
-        return Err(Error::NormNotForVolumes { norm });
-    }
-    Ok(VolumeWeights {
+/// The weights of a volume's axes in the element type.
+fn volume_weights<T: Float>(weights: AxisWeights) -> VolumeWeights<T> {
+    VolumeWeights {
         depth: T::from_f64(weights.depth()),
         height: T::from_f64(weights.height()),
         width: T::from_f64(weights.width()),
-    })
+    }
 }
 
 /// One value per volume of a floating-point batch of volumes.
@@ -635,9 +685,11 @@ pub(crate) fn volume_values<T: FloatDispatch>(
     backend: Backend,
     out: &mut [T],
 ) -> Result<(), Error> {
-    let weights = volume_weights(norm, weights)?;
+    let norm = norm.pixel_norm::<T>()?;
+    let weights = volume_weights(weights);
     T::volume_values_on(
         resolve(backend)?,
+        norm,
         img,
         layout,
         reduction,
@@ -659,14 +711,16 @@ pub(crate) fn volume_gradient<T: FloatDispatch>(
     upstream: &[T],
     grad: &mut [T],
 ) -> Result<(), Error> {
-    let weights = volume_weights(norm, weights)?;
+    let norm = norm.pixel_norm::<T>()?;
+    let weights = volume_weights(weights);
     let backend = resolve(backend)?;
     T::volume_gradient_on(
-        backend, img, layout, reduction, weights, upstream, grad,
+        backend, norm, img, layout, reduction, weights, upstream, grad,
     );
     Ok(())
 }
 
+/// [`float_values`] on one backend.
 #[inline(always)]
 pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
     kernel: K,

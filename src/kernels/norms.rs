@@ -93,6 +93,16 @@ fn term_lanes<T: Float, K: LaneArithmetic<T>>(
         None => kernel.zero(),
     };
     let squares = kernel.mul(dx, dx).add(kernel.mul(dy, dy));
+    norm_of_squares_lanes(kernel, norm, squares)
+}
+
+/// [`scalar::norm_of_squares`] in every lane.
+#[inline(always)]
+pub(crate) fn norm_of_squares_lanes<T: Float, K: LaneArithmetic<T>>(
+    kernel: K,
+    norm: PixelNorm<T>,
+    squares: K::Lanes,
+) -> K::Lanes {
     match norm {
         PixelNorm::Isotropic => kernel.sqrt(squares),
         PixelNorm::SquaredL2 => squares,

@@ -14,7 +14,11 @@ use wide::{f32x16, f64x8};
 
 use super::norms::{self, LaneArithmetic};
 use super::scalar::{Float, Scalar};
-use super::{FloatKernel, GradientFactors, GradientRows, PixelNorm, lanes_at};
+use super::voxel_norms;
+use super::{
+    FloatKernel, GradientFactors, GradientRows, PixelNorm, VolumeWeights,
+    VoxelRows, VoxelScales, lanes_at,
+};
 use crate::sum::LaneVector;
 
 /// The portable SIMD backend.
@@ -140,6 +144,31 @@ macro_rules! portable_kernel {
                 out: &mut [$t],
             ) {
                 norms::norm_gradient_lanes(self, norm, rows, start, factor, out)
+            }
+
+            #[inline(always)]
+            fn voxel_terms(
+                self,
+                norm: PixelNorm<$t>,
+                weights: VolumeWeights<$t>,
+                rows: &VoxelRows<'_, $t>,
+                start: usize,
+            ) -> $vector {
+                voxel_norms::voxel_terms_lanes(self, norm, weights, rows, start)
+            }
+
+            #[inline(always)]
+            fn voxel_gradient_lanes(
+                self,
+                norm: PixelNorm<$t>,
+                scales: VoxelScales<$t>,
+                rows: &VoxelRows<'_, $t>,
+                start: usize,
+                out: &mut [$t],
+            ) {
+                voxel_norms::voxel_gradient_lanes(
+                    self, norm, scales, rows, start, out,
+                )
             }
         }
 

@@ -7,6 +7,7 @@ use core::ops::{Add, Div, Mul, Neg, Sub};
 
 use super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
+    VolumeWeights, VoxelRows, VoxelScales,
 };
 use crate::sum::LaneVector;
 
@@ -221,6 +222,35 @@ impl<T: Float> FloatKernel<T> for Scalar {
             *out = norm_gradient_element(norm, rows, start + offset, factor);
         }
     }
+
+    #[inline(always)]
+    fn voxel_terms(
+        self,
+        norm: PixelNorm<T>,
+        weights: VolumeWeights<T>,
+        rows: &VoxelRows<'_, T>,
+        start: usize,
+    ) -> T::Lanes {
+        let mut lanes = T::ZERO_LANES;
+        for (offset, lane) in lanes.as_mut().iter_mut().enumerate() {
+            *lane = voxel_term_at(norm, weights, rows, start + offset);
+        }
+        lanes
+    }
+
+    #[inline(always)]
+    fn voxel_gradient_lanes(
+        self,
+        norm: PixelNorm<T>,
+        scales: VoxelScales<T>,
+        rows: &VoxelRows<'_, T>,
+        start: usize,
+        out: &mut [T],
+    ) {
+        for (offset, out) in out.iter_mut().take(T::LANES).enumerate() {
+            *out = voxel_gradient_element(norm, scales, rows, start + offset);
+        }
+    }
 }
 
 /// The gradient of the element in column `column` of `rows.row`: the
@@ -292,7 +322,13 @@ fn difference<T: Float>(to: Option<&T>, from: T) -> Option<T> {
 /// with `+0.0` therefore changes no sum (see [`crate::sum`]).
 #[inline(always)]
 pub(crate) fn pixel_term<T: Float>(norm: PixelNorm<T>, dx: T, dy: T) -> T {
-    let squares = dx * dx + dy * dy;
+    norm_of_squares(norm, dx * dx + dy * dy)
+}
+
+/// The term of a pixel or voxel whose squared differences add up to
+/// `squares`: `√squares`, `squares`, or `√(squares + ε²) − √(ε²)`.
+#[inline(always)]
+pub(crate) fn norm_of_squares<T: Float>(norm: PixelNorm<T>, squares: T) -> T {
     match norm {
         PixelNorm::Isotropic => squares.sqrt(),
         PixelNorm::SquaredL2 => squares,
@@ -405,6 +441,202 @@ pub(crate) fn norm_gradient_element<T: Float>(
         None => T::ZERO,
     };
     (from_left + from_above) - (own_x + own_y)
+}
+
+/// `weight · (to − from)`, or `None` where the neighbour `to` does not
+/// exist or the weight is 0: an axis of weight 0 is left out, its
+/// differences missing as past the last slice, row or column.
+#[inline(always)]
+pub(crate) fn weighted_difference<T: Float>(
+    weight: T,
+    to: Option<&T>,
+    from: T,
+) -> Option<T> {
+    match to {
+        Some(&to) if weight != T::ZERO => Some(weight * (to - from)),
+        _ => None,
+    }
+}
+
+/// The squares of a voxel's weighted differences added up:
+/// `(dx·dx + dy·dy) + dz·dz`, a missing `dx` or `dy` given as `+0.0`
+/// and the last addition made only where `dz` exists. Without `dz` this
+/// is the `q` of a pixel, operation for operation ([`pixel_term`]).
+#[inline(always)]
+pub(crate) fn voxel_squares<T: Float>(dx: T, dy: T, dz: Option<T>) -> T {
+    let squares = dx * dx + dy * dy;
+    match dz {
+        Some(dz) => squares + dz * dz,
+        None => squares,
+    }
+}
+
+/// The term of the voxel in column `column` of `rows.slice.row`: the
+/// per-pixel norm of its three weighted forward differences
+/// ([`voxel_squares`], then [`norm_of_squares`]); `+0.0` for a column
+/// outside the row.
+///
+/// Every term is `+0.0`, positive, `+inf` or NaN, as for a pixel.
+#[inline(always)]
+pub(crate) fn voxel_term_at<T: Float>(
+    norm: PixelNorm<T>,
+    weights: VolumeWeights<T>,
+    rows: &VoxelRows<'_, T>,
+    column: usize,
+) -> T {
+    let row = rows.slice.row;
+    let Some(&x) = row.get(column) else { return T::ZERO };
+    let right = row.get(column + 1);
+    let below = element(rows.slice.below, column);
+    let back = element(rows.back, column);
+    let dx = weighted_difference(weights.width, right, x).unwrap_or(T::ZERO);
+    let dy = weighted_difference(weights.height, below, x).unwrap_or(T::ZERO);
+    let dz = weighted_difference(weights.depth, back, x);
+    norm_of_squares(norm, voxel_squares(dx, dy, dz))
+}
+
+/// `share` where the difference `d` exists, `+0.0` where it does not.
+#[inline(always)]
+fn share_if_present<T: Float>(d: Option<T>, share: T) -> T {
+    if d.is_some() { share } else { T::ZERO }
+}
+
+/// The gradient of `g · term` of one voxel with respect to the elements
+/// ahead of it on each axis, `(ux, uy, uz)`, for its weighted differences
+/// and the factors `w·g` of the three axes.
+///
+/// With `q` from [`voxel_squares`]:
+///
+/// - isotropic: `r = √q`, then `ux = (dx / r)·(w_x·g)`, and so on; all
+///   three are `+0.0` where `r` is zero (the subgradient 0);
+/// - squared: `ux = (dx + dx)·(w_x·g)`, and so on;
+/// - smooth: `r = √(q + ε²)`, then as isotropic (`r` is never zero).
+///
+/// A missing difference counts as `+0.0` in `q` and its own component is
+/// `+0.0`. With no `dz` and unit weights, `(ux, uy)` are the bits of
+/// [`pixel_flux`].
+#[inline(always)]
+pub(crate) fn voxel_flux<T: Float>(
+    norm: PixelNorm<T>,
+    (dx, dy, dz): (Option<T>, Option<T>, Option<T>),
+    factors: VolumeWeights<T>,
+) -> (T, T, T) {
+    let x = dx.unwrap_or(T::ZERO);
+    let y = dy.unwrap_or(T::ZERO);
+    let z = dz.unwrap_or(T::ZERO);
+    let squares = voxel_squares(x, y, dz);
+    let VolumeWeights { depth: gz, height: gy, width: gx } = factors;
+    let (ux, uy, uz) = match norm {
+        PixelNorm::SquaredL2 => ((x + x) * gx, (y + y) * gy, (z + z) * gz),
+        PixelNorm::Isotropic => {
+            let r = squares.sqrt();
+            if r == T::ZERO {
+                return (T::ZERO, T::ZERO, T::ZERO);
+            }
+            ((x / r) * gx, (y / r) * gy, (z / r) * gz)
+        }
+        PixelNorm::Smooth { epsilon_squared, .. } => {
+            let r = (squares + epsilon_squared).sqrt();
+            ((x / r) * gx, (y / r) * gy, (z / r) * gz)
+        }
+    };
+    (
+        share_if_present(dx, ux),
+        share_if_present(dy, uy),
+        share_if_present(dz, uz),
+    )
+}
+
+/// The gradient of `g · Σ terms` of a volume with respect to the element
+/// in column `column` of `rows.slice.row`: the definition that every
+/// backend reproduces.
+///
+/// The element `x[z, y, x]` appears in four terms: its own voxel's, and
+/// those of the voxels behind it on each axis (left, above, in front).
+/// With the [`voxel_flux`] of each, the gradient is
+///
+/// ```text
+/// ((ux[left] + uy[above]) + uz[front]) − ((ux[own] + uy[own]) + uz[own])
+/// ```
+///
+/// added in exactly that order. A missing in-slice share (no left
+/// neighbour, no row above, an axis of weight 0) is `+0.0`, as in the
+/// plane's [`norm_gradient_element`]; a depth share is added only where
+/// its difference exists (the slice in front, or behind, exists and the
+/// depth weight is not 0). So without depth, the bits are those of the
+/// plane, signed zeros included. A column outside the row gives `+0.0`.
+#[inline(always)]
+pub(crate) fn voxel_gradient_element<T: Float>(
+    norm: PixelNorm<T>,
+    scales: VoxelScales<T>,
+    rows: &VoxelRows<'_, T>,
+    column: usize,
+) -> T {
+    let VoxelScales { weights, factors } = scales;
+    let (wz, wy, wx) = (weights.depth, weights.height, weights.width);
+    let GradientRows { above, row, below } = rows.slice;
+    let Some(&x) = row.get(column) else { return T::ZERO };
+
+    let own_dz = weighted_difference(wz, element(rows.back, column), x);
+    let own = (
+        weighted_difference(wx, row.get(column + 1), x),
+        weighted_difference(wy, element(below, column), x),
+        own_dz,
+    );
+    let (own_x, own_y, own_z) = voxel_flux(norm, own, factors);
+
+    let from_left = match column.checked_sub(1) {
+        Some(left_column) => {
+            let left = row[left_column];
+            let differences = (
+                weighted_difference(wx, Some(&x), left),
+                weighted_difference(wy, element(below, left_column), left),
+                weighted_difference(wz, element(rows.back, left_column), left),
+            );
+            voxel_flux(norm, differences, factors).0
+        }
+        None => T::ZERO,
+    };
+    let from_above = match above {
+        Some(above) => {
+            let top = above[column];
+            let differences = (
+                weighted_difference(wx, above.get(column + 1), top),
+                weighted_difference(wy, Some(&x), top),
+                weighted_difference(wz, element(rows.back_above, column), top),
+            );
+            voxel_flux(norm, differences, factors).1
+        }
+        None => T::ZERO,
+    };
+    let from_front = match rows.front {
+        Some(front) if wz != T::ZERO => {
+            let ahead = front[column];
+            let differences = (
+                weighted_difference(wx, front.get(column + 1), ahead),
+                weighted_difference(
+                    wy,
+                    element(rows.front_below, column),
+                    ahead,
+                ),
+                weighted_difference(wz, Some(&x), ahead),
+            );
+            Some(voxel_flux(norm, differences, factors).2)
+        }
+        _ => None,
+    };
+
+    let incoming = from_left + from_above;
+    let incoming = match from_front {
+        Some(share) => incoming + share,
+        None => incoming,
+    };
+    let outgoing = own_x + own_y;
+    let outgoing = match own_dz {
+        Some(_) => outgoing + own_z,
+        None => outgoing,
+    };
+    incoming - outgoing
 }
 
 /// What the kernels need of `u8`, `u16` and `i16`.

@@ -1,5 +1,7 @@
-//! The TV of volumes `(*, D, H, W)`: the two terms of every slice, as for
-//! planes, and a third term along the depth.
+//! The anisotropic TV of volumes `(*, D, H, W)`: the two terms of every
+//! slice, as for planes, and a third term along the depth. The per-voxel
+//! norms are in [`super::voxel_norms`]; the entry points here send them
+//! there.
 //!
 //! Each volume has three sums in the order of [`crate::sum`]: the
 //! vertical and horizontal differences of its slices, slice after slice,
@@ -9,9 +11,10 @@
 //! gradient.
 
 use super::scalar::Float;
+use super::voxel_norms::{voxel_gradient_with, voxel_values_with};
 use super::{
-    FloatKernel, GradientFactors, mean, plane_gradient, push_abs_diffs,
-    push_plane,
+    FloatKernel, GradientFactors, PixelNorm, mean, plane_gradient,
+    push_abs_diffs, push_plane,
 };
 use crate::sum::PairwiseSum;
 use crate::{Reduction, VolumeLayout};
@@ -27,20 +30,27 @@ pub(crate) struct VolumeWeights<T> {
 /// `weight · total`, or `+0.0` for a weight of 0 (so that an infinite or
 /// NaN total of a left-out axis does not turn into NaN).
 #[inline(always)]
-fn weighted<T: Float>(weight: T, total: T) -> T {
+pub(crate) fn weighted<T: Float>(weight: T, total: T) -> T {
     if weight == T::ZERO { T::ZERO } else { weight * total }
 }
 
-/// One value per volume.
+/// One value per volume, with the anisotropic norm (`None`) or a
+/// per-voxel one.
 #[inline(always)]
 pub(crate) fn volume_values_with<T: Float, K: FloatKernel<T>>(
     kernel: K,
+    norm: Option<PixelNorm<T>>,
     img: &[T],
     layout: &VolumeLayout,
     reduction: Reduction,
     weights: VolumeWeights<T>,
     out: &mut [T],
 ) {
+    if let Some(norm) = norm {
+        return voxel_values_with(
+            kernel, norm, img, layout, reduction, weights, out,
+        );
+    }
     let slice_len = layout.slices().plane_len();
     let volume_len = layout.volume_len();
     if volume_len == 0 {
@@ -88,9 +98,13 @@ pub(crate) fn volume_values_with<T: Float, K: FloatKernel<T>>(
 /// to each element by one loop shared by every backend:
 /// `(in-slice terms − sign(back − x)·g_d) + sign(x − front)·g_d`, each
 /// only where that neighbouring slice exists.
+///
+/// A per-voxel norm (`Some`) goes to [`voxel_gradient_with`].
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn volume_gradient_with<T: Float, K: FloatKernel<T>>(
     kernel: K,
+    norm: Option<PixelNorm<T>>,
     img: &[T],
     layout: &VolumeLayout,
     reduction: Reduction,
@@ -98,6 +112,11 @@ pub(crate) fn volume_gradient_with<T: Float, K: FloatKernel<T>>(
     upstream: &[T],
     grad: &mut [T],
 ) {
+    if let Some(norm) = norm {
+        return voxel_gradient_with(
+            kernel, norm, img, layout, reduction, weights, upstream, grad,
+        );
+    }
     let slice_len = layout.slices().plane_len();
     let volume_len = layout.volume_len();
     if volume_len == 0 {

@@ -18,10 +18,12 @@ use super::super::norms::{
     self, LaneArithmetic, norm_gradient_with, norm_values_with,
 };
 use super::super::scalar::{Float, Integer, Scalar};
+use super::super::voxel_norms;
 use super::super::{
     FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
-    VolumeWeights, float_gradient_with, float_value_and_gradient_with,
-    float_values_with, integer_sums_with, lanes_at,
+    VolumeWeights, VoxelRows, VoxelScales, float_gradient_with,
+    float_value_and_gradient_with, float_values_with, integer_sums_with,
+    lanes_at,
 };
 use crate::sum::LaneVector;
 use crate::{Layout, Reduction, VolumeLayout};
@@ -207,8 +209,10 @@ pub(crate) fn norm_gradient<T: Float>(
 
 /// The values of a floating-point batch of volumes, on AVX2.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn volume_values<T: Float>(
     kernel: Avx2,
+    norm: Option<PixelNorm<T>>,
     img: &[T],
     layout: &VolumeLayout,
     reduction: Reduction,
@@ -220,6 +224,7 @@ pub(crate) fn volume_values<T: Float>(
     #[target_feature(enable = "avx2")]
     fn compiled_for_avx2<T: Float>(
         kernel: Avx2,
+        norm: Option<PixelNorm<T>>,
         img: &[T],
         layout: &VolumeLayout,
         reduction: Reduction,
@@ -229,17 +234,21 @@ pub(crate) fn volume_values<T: Float>(
         Avx2: FloatKernel<T>,
     {
         super::super::volume_values_with(
-            kernel, img, layout, reduction, weights, out,
+            kernel, norm, img, layout, reduction, weights, out,
         )
     }
     // SAFETY: the `Avx2` value proves that the CPU has AVX2.
-    unsafe { compiled_for_avx2(kernel, img, layout, reduction, weights, out) }
+    unsafe {
+        compiled_for_avx2(kernel, norm, img, layout, reduction, weights, out)
+    }
 }
 
 /// The gradient of a floating-point batch of volumes, on AVX2.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn volume_gradient<T: Float>(
     kernel: Avx2,
+    norm: Option<PixelNorm<T>>,
     img: &[T],
     layout: &VolumeLayout,
     reduction: Reduction,
@@ -250,8 +259,10 @@ pub(crate) fn volume_gradient<T: Float>(
     Avx2: FloatKernel<T>,
 {
     #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
     fn compiled_for_avx2<T: Float>(
         kernel: Avx2,
+        norm: Option<PixelNorm<T>>,
         img: &[T],
         layout: &VolumeLayout,
         reduction: Reduction,
@@ -262,13 +273,13 @@ pub(crate) fn volume_gradient<T: Float>(
         Avx2: FloatKernel<T>,
     {
         super::super::volume_gradient_with(
-            kernel, img, layout, reduction, weights, upstream, grad,
+            kernel, norm, img, layout, reduction, weights, upstream, grad,
         )
     }
     // SAFETY: the `Avx2` value proves that the CPU has AVX2.
     unsafe {
         compiled_for_avx2(
-            kernel, img, layout, reduction, weights, upstream, grad,
+            kernel, norm, img, layout, reduction, weights, upstream, grad,
         )
     }
 }
@@ -639,6 +650,31 @@ macro_rules! avx2_kernel {
             ) {
                 norms::norm_gradient_lanes(
                     self, norm, rows, start, factor, out,
+                )
+            }
+
+            #[inline(always)]
+            fn voxel_terms(
+                self,
+                norm: PixelNorm<$t>,
+                weights: VolumeWeights<$t>,
+                rows: &VoxelRows<'_, $t>,
+                start: usize,
+            ) -> $name {
+                voxel_norms::voxel_terms_lanes(self, norm, weights, rows, start)
+            }
+
+            #[inline(always)]
+            fn voxel_gradient_lanes(
+                self,
+                norm: PixelNorm<$t>,
+                scales: VoxelScales<$t>,
+                rows: &VoxelRows<'_, $t>,
+                start: usize,
+                out: &mut [$t],
+            ) {
+                voxel_norms::voxel_gradient_lanes(
+                    self, norm, scales, rows, start, out,
                 )
             }
         }
