@@ -240,7 +240,7 @@ where
             let upstream = [cast(1.0), cast(-0.5)];
             for (&reduction, norm, &weights) in REDUCTIONS
                 .iter()
-                .flat_map(|r| NORMS.map(|norm| (r, norm)))
+                .flat_map(|r| NORMS.iter().map(move |&norm| (r, norm)))
                 .flat_map(|(r, norm)| weights.iter().map(move |w| (r, norm, w)))
             {
                 let scalar = TotalVariation::new()
