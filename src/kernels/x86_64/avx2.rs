@@ -569,7 +569,17 @@ macro_rules! avx2_kernel {
                 out: &mut [$t],
             ) -> ($name, $name) {
                 let zero = $name::splat(self, 0.0);
-                self.gradient_vectors(rows, start, 1, factors, out, (zero, zero))
+                // One vector: the neighbouring rows are tested in the
+                // loop, which keeps a single copy of it here.
+                $name::gradient_run(
+                    self,
+                    rows,
+                    (start, 1),
+                    factors,
+                    out,
+                    (zero, zero),
+                    false,
+                )
             }
 
             #[inline(always)]
@@ -582,50 +592,15 @@ macro_rules! avx2_kernel {
                 out: &mut [$t],
                 sums: ($name, $name),
             ) -> ($name, $name) {
-                // The slices the vectors read and write, checked once.
-                let row = rows.row;
-                let len = vectors.saturating_mul($lanes);
-                let end = start.saturating_add(len);
-                let slices = (
-                    start.checked_sub(1).and_then(|j| row.get(j..end - 1)),
-                    row.get(start..end),
-                    row.get(start + 1..end.saturating_add(1)),
-                    out.get_mut(..len),
-                );
-                let (Some(left), Some(x), Some(right), Some(out)) = slices
-                else {
-                    // Not reached by the callers, which keep to the
-                    // contract; the scalar definition, vector by vector.
-                    let (mut right_sum, mut below_sum) = sums;
-                    for k in 0..vectors.min(out.len() / $lanes) {
-                        let out = &mut out[k * $lanes..];
-                        let column = start.saturating_add(k * $lanes);
-                        let (right, below) =
-                            Scalar.gradient_lanes(rows, column, factors, out);
-                        right_sum = right_sum.add($name::load(self, &right));
-                        below_sum = below_sum.add($name::load(self, &below));
-                    }
-                    return (right_sum, below_sum);
-                };
-                let above = rows.above.and_then(|a| a.get(start..end));
-                let below = rows.below.and_then(|b| b.get(start..end));
-                let signs = $name::gradient_signs(self, factors);
-                let run = GradientRun { left, x, right, out };
-                // One loop for each set of neighbouring rows, so that none
-                // tests for them per vector.
-                match (above, below) {
-                    (Some(above), Some(below)) => run
-                        .vectors::<true, true>(self, &signs, above, below, sums),
-                    (Some(above), None) => {
-                        run.vectors::<true, false>(self, &signs, above, &[], sums)
-                    }
-                    (None, Some(below)) => {
-                        run.vectors::<false, true>(self, &signs, &[], below, sums)
-                    }
-                    (None, None) => {
-                        run.vectors::<false, false>(self, &signs, &[], &[], sums)
-                    }
-                }
+                $name::gradient_run(
+                    self,
+                    rows,
+                    (start, vectors),
+                    factors,
+                    out,
+                    sums,
+                    true,
+                )
             }
 
             #[inline(always)]
@@ -680,6 +655,70 @@ macro_rules! avx2_kernel {
         }
 
         impl $name {
+            /// [`FloatKernel::gradient_vectors`] for the `vectors`
+            /// vectors from column `start`, with one loop for each set of
+            /// neighbouring rows when `one_loop_per_neighbours` (for long
+            /// runs) and a single loop otherwise (for one vector).
+            #[inline(always)]
+            fn gradient_run(
+                token: Avx2,
+                rows: &GradientRows<'_, $t>,
+                (start, vectors): (usize, usize),
+                factors: GradientFactors<$t>,
+                out: &mut [$t],
+                sums: ($name, $name),
+                one_loop_per_neighbours: bool,
+            ) -> ($name, $name) {
+                // The slices the vectors read and write, checked once.
+                let row = rows.row;
+                let len = vectors.saturating_mul($lanes);
+                let end = start.saturating_add(len);
+                let slices = (
+                    start.checked_sub(1).and_then(|j| row.get(j..end - 1)),
+                    row.get(start..end),
+                    row.get(start + 1..end.saturating_add(1)),
+                    out.get_mut(..len),
+                );
+                let (Some(left), Some(x), Some(right), Some(out)) = slices
+                else {
+                    // Not reached by the callers, which keep to the
+                    // contract; the scalar definition, vector by vector.
+                    let (mut right_sum, mut below_sum) = sums;
+                    for k in 0..vectors.min(out.len() / $lanes) {
+                        let out = &mut out[k * $lanes..];
+                        let column = start.saturating_add(k * $lanes);
+                        let (right, below) =
+                            Scalar.gradient_lanes(rows, column, factors, out);
+                        right_sum = right_sum.add($name::load(token, &right));
+                        below_sum = below_sum.add($name::load(token, &below));
+                    }
+                    return (right_sum, below_sum);
+                };
+                let above = rows.above.and_then(|a| a.get(start..end));
+                let below = rows.below.and_then(|b| b.get(start..end));
+                let signs = $name::gradient_signs(token, factors);
+                let run = GradientRun { left, x, right, out };
+                if !one_loop_per_neighbours {
+                    return run.vectors(token, &signs, above, below, sums);
+                }
+                // One loop for each set of neighbouring rows (the calls
+                // are inlined with constant arguments), so that none tests
+                // for them per vector.
+                match (above, below) {
+                    (Some(above), Some(below)) => {
+                        run.vectors(token, &signs, Some(above), Some(below), sums)
+                    }
+                    (Some(above), None) => {
+                        run.vectors(token, &signs, Some(above), None, sums)
+                    }
+                    (None, Some(below)) => {
+                        run.vectors(token, &signs, None, Some(below), sums)
+                    }
+                    (None, None) => run.vectors(token, &signs, None, None, sums),
+                }
+            }
+
+
             /// The splatted values a gradient vector chooses among.
             #[inline(always)]
             fn gradient_signs(
@@ -706,15 +745,15 @@ macro_rules! avx2_kernel {
         }
 
         impl<'a> GradientRun<'a, $t> {
-            /// The vectors of the run, with the rows above and below when
-            /// `ABOVE` and `BELOW` (otherwise those slices are unused).
+            /// The vectors of the run, with the rows above and below where
+            /// there are.
             #[inline(always)]
-            fn vectors<const ABOVE: bool, const BELOW: bool>(
+            fn vectors(
                 self,
                 token: Avx2,
                 signs: &GradientSigns<$name>,
-                above: &[$t],
-                below: &[$t],
+                above: Option<&[$t]>,
+                below: Option<&[$t]>,
                 (mut right_sum, mut below_sum): ($name, $name),
             ) -> ($name, $name) {
                 let s = signs;
@@ -744,7 +783,7 @@ macro_rules! avx2_kernel {
                     );
                     let mut sum = from_left.add(to_right);
                     right_sum = right_sum.add(right.and(s.magnitude));
-                    if BELOW {
+                    if let Some(below) = below {
                         let Some(below) = lanes_at(below, offset) else {
                             break;
                         };
@@ -759,7 +798,7 @@ macro_rules! avx2_kernel {
                     } else {
                         sum = sum.add(s.zero);
                     }
-                    if ABOVE {
+                    if let Some(above) = above {
                         let Some(above) = lanes_at(above, offset) else {
                             break;
                         };
