@@ -358,6 +358,67 @@ fn volume_group(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same three-channel image in the layouts camera frames come in:
+/// planar `3×H×W`, rows padded to a pitch, a region of a larger frame, and
+/// interleaved `H×W×3` and `H×W×4` (RGB, RGBA), on the best backend.
+/// Throughput counts the bytes of the pixels the layout describes, so each
+/// figure compares directly with the planar one.
+fn layout_group<T: Element>(
+    c: &mut Criterion,
+    name: &str,
+    convert: impl Fn(f64) -> T + Copy,
+) {
+    let size = std::mem::size_of::<T>();
+    for (label, height, width) in
+        [("3x256x256", 256usize, 256usize), ("3x2048x2048", 2048, 2048)]
+    {
+        let mut group = c.benchmark_group(format!("{name}/layouts"));
+        configure(&mut group, 3 * height * width * size);
+        let tv = TotalVariation::new();
+        let mut out = [T::Output::default(); 4];
+        let pitch = width + 64;
+        let cases = [
+            (
+                "planar",
+                Layout::new(&[3, height, width]).unwrap(),
+                3 * height * width,
+            ),
+            (
+                "padded",
+                Layout::padded(3, height, width, pitch).unwrap(),
+                3 * height * pitch,
+            ),
+            (
+                "region",
+                Layout::new(&[3, height + 32, width + 32])
+                    .unwrap()
+                    .region(16, 16, height, width)
+                    .unwrap(),
+                3 * (height + 32) * (width + 32),
+            ),
+            (
+                "interleaved-rgb",
+                Layout::interleaved(height, width, 3).unwrap(),
+                3 * height * width,
+            ),
+            (
+                "interleaved-rgba",
+                Layout::interleaved(height, width, 4).unwrap(),
+                4 * height * width,
+            ),
+        ];
+        for (case, layout, storage) in cases {
+            let img = pixels(storage, convert);
+            group.throughput(Throughput::Bytes((layout.len() * size) as u64));
+            let out = &mut out[..layout.planes()];
+            group.bench_function(BenchmarkId::new(case, label), |b| {
+                b.iter(|| tv.value_into(black_box(&img), &layout, out).unwrap())
+            });
+        }
+        group.finish();
+    }
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -370,6 +431,8 @@ fn benches(c: &mut Criterion) {
     value_and_gradient_group(c, "f64", |v| v);
     norm_groups(c);
     volume_group(c);
+    layout_group(c, "f32", |v| v as f32);
+    layout_group(c, "u8", |v| (v * 256.0) as u8);
 }
 
 criterion_group!(total_variation, benches);

@@ -115,6 +115,76 @@ pub enum Error {
     /// An axis weight is negative, NaN, infinite or larger than
     /// `f32::MAX`.
     InvalidAxisWeights,
+    /// A strided layout was given a different number of strides than
+    /// dimensions.
+    StridesLength {
+        /// Dimensions in the shape.
+        dims: usize,
+        /// Strides given.
+        strides: usize,
+    },
+    /// A strided layout has more dimensions than
+    /// [`Layout::MAX_STRIDED_DIMS`](crate::Layout::MAX_STRIDED_DIMS).
+    TooManyDims {
+        /// Dimensions in the shape.
+        dims: usize,
+        /// The most a strided layout may have.
+        max: usize,
+    },
+    /// A padded layout's rows are shorter than its width.
+    PitchTooSmall {
+        /// Elements from one row to the next.
+        pitch: usize,
+        /// Elements in a row.
+        width: usize,
+    },
+    /// A region does not lie inside the planes it is cut from.
+    RegionOutOfBounds {
+        /// First row of the region.
+        top: usize,
+        /// First column of the region.
+        left: usize,
+        /// Rows in the region.
+        height: usize,
+        /// Columns in the region.
+        width: usize,
+        /// Rows in each plane.
+        plane_height: usize,
+        /// Columns in each plane.
+        plane_width: usize,
+    },
+    /// A strided layout places an element past the end of the slice.
+    StrideOutOfBounds {
+        /// The first dimension, innermost first, whose stride takes the
+        /// elements past the end; `None` when the offset already is.
+        axis: Option<usize>,
+        /// The index of the last element the layout places.
+        last: usize,
+        /// Length of the slice.
+        len: usize,
+    },
+    /// A strided layout places an element before the start of the slice.
+    StrideBeforeStart {
+        /// The first dimension, innermost first, whose (negative) stride
+        /// takes the elements before the start; `None` when the offset
+        /// already is.
+        axis: Option<usize>,
+        /// How many elements before the start the first element lies.
+        before: usize,
+    },
+    /// The layout's rows are not contiguous (a column stride other than 1,
+    /// as in interleaved images): they are gathered into a buffer, which
+    /// needs the `alloc` feature.
+    GatherNeedsAlloc {
+        /// The layout's column stride.
+        column_stride: isize,
+    },
+    /// The buffer that gathers the rows of a plane with a column stride
+    /// other than 1 cannot be allocated.
+    GatherAllocation {
+        /// Elements in one plane.
+        elements: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -202,6 +272,66 @@ impl fmt::Display for Error {
             Error::InvalidAxisWeights => f.write_str(
                 "axis weights must be finite, at least 0 and at most \
                  f32::MAX",
+            ),
+            Error::StridesLength { dims, strides } => write!(
+                f,
+                "the shape has {dims} dimensions but {strides} strides \
+                 were given"
+            ),
+            Error::TooManyDims { dims, max } => write!(
+                f,
+                "a strided layout has at most {max} dimensions, got {dims}"
+            ),
+            Error::PitchTooSmall { pitch, width } => write!(
+                f,
+                "rows of {width} elements cannot start every {pitch} \
+                 elements"
+            ),
+            Error::RegionOutOfBounds {
+                top,
+                left,
+                height,
+                width,
+                plane_height,
+                plane_width,
+            } => write!(
+                f,
+                "a region of {height}×{width} at row {top}, column {left} \
+                 does not fit in planes of {plane_height}×{plane_width}"
+            ),
+            Error::StrideOutOfBounds { axis: Some(axis), last, len } => {
+                write!(
+                    f,
+                    "the stride of dimension {axis} takes the layout past \
+                     the end of the slice: its last element is at index \
+                     {last}, the slice has {len}"
+                )
+            }
+            Error::StrideOutOfBounds { axis: None, last, len } => write!(
+                f,
+                "the layout's offset is past the end of the slice: its last \
+                 element is at index {last}, the slice has {len}"
+            ),
+            Error::StrideBeforeStart { axis: Some(axis), before } => write!(
+                f,
+                "the stride of dimension {axis} takes the layout before the \
+                 start of the slice: its first element is {before} elements \
+                 before index 0"
+            ),
+            Error::StrideBeforeStart { axis: None, before } => write!(
+                f,
+                "the layout's offset is before the start of the slice: its \
+                 first element is {before} elements before index 0"
+            ),
+            Error::GatherNeedsAlloc { column_stride } => write!(
+                f,
+                "rows with a column stride of {column_stride} are gathered \
+                 into a buffer, which needs the alloc feature"
+            ),
+            Error::GatherAllocation { elements } => write!(
+                f,
+                "cannot allocate a buffer of {elements} elements to gather a \
+                 plane"
             ),
         }
     }

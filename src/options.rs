@@ -245,8 +245,14 @@ impl TotalVariation {
     /// # Errors
     ///
     /// [`Error::LengthMismatch`] when `img` does not hold
-    /// [`Layout::len`] elements, [`Error::OutputLength`] when `out` does not
-    /// hold [`Layout::planes`] values, [`Error::PlaneTooLarge`] for an
+    /// [`Layout::len`] elements (a contiguous layout),
+    /// [`Error::StrideOutOfBounds`] or [`Error::StrideBeforeStart`] when
+    /// a strided layout places an element outside `img`,
+    /// [`Error::GatherAllocation`] when the buffer that gathers a plane
+    /// whose column stride is not 1 cannot be allocated (and
+    /// [`Error::GatherNeedsAlloc`] without the `alloc` feature),
+    /// [`Error::OutputLength`] when `out` does not hold [`Layout::planes`]
+    /// values, [`Error::PlaneTooLarge`] for an
     /// integer plane whose exact total could overflow `u64`, and
     /// [`Error::BackendUnavailable`] when the configured backend cannot
     /// run here.
@@ -313,10 +319,13 @@ impl TotalVariation {
     ///
     /// # Errors
     ///
-    /// [`Error::LengthMismatch`] when `img` does not match `layout`,
-    /// [`Error::UpstreamLength`] when `upstream` does not hold one value
-    /// per plane, [`Error::GradientLength`] when `grad` is not as long as
-    /// `img`, and [`Error::BackendUnavailable`] when the configured backend
+    /// [`Error::LengthMismatch`], [`Error::StrideOutOfBounds`] or
+    /// [`Error::StrideBeforeStart`] when `img` does not match `layout`
+    /// (see [`TotalVariation::value_into`]), [`Error::UpstreamLength`]
+    /// when `upstream` does not hold one value per plane,
+    /// [`Error::GradientLength`] when `grad` does not hold
+    /// [`Layout::len`] elements (the gradient is contiguous, planes one
+    /// after the other, whatever the strides of `img`), and [`Error::BackendUnavailable`] when the configured backend
     /// cannot run here.
     ///
     /// ```
@@ -379,7 +388,7 @@ impl TotalVariation {
         upstream: &[T],
     ) -> Result<Vec<T>, Error> {
         layout.check_len(img.len())?;
-        let mut grad = output_vec(img.len())?;
+        let mut grad = output_vec(layout.len())?;
         self.gradient_into(img, layout, upstream, &mut grad)?;
         Ok(grad)
     }
@@ -472,7 +481,7 @@ impl TotalVariation {
         // planes, so one per plane can be allocated too.
         check_upstream(upstream, layout)?;
         let mut values = output_vec(layout.planes())?;
-        let mut grad = output_vec(img.len())?;
+        let mut grad = output_vec(layout.len())?;
         self.value_and_gradient_into(
             img,
             layout,

@@ -205,6 +205,18 @@ pub(crate) enum Resolved {
     Avx2(x86_64::avx2::Avx2),
 }
 
+impl From<Resolved> for Backend {
+    /// The backend that resolves to this one again.
+    fn from(resolved: Resolved) -> Backend {
+        match resolved {
+            Resolved::Scalar => Backend::Scalar,
+            Resolved::Portable => Backend::Portable,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Resolved::Avx2(_) => Backend::Avx2,
+        }
+    }
+}
+
 /// Whether the CPU running this code has AVX2: asked once of the CPU and
 /// cached by the standard library under `std`, fixed at compile time
 /// without it.
@@ -606,6 +618,12 @@ pub(crate) fn float_values<T: FloatDispatch>(
 ) -> Result<(), Error> {
     let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
+    if !layout.has_contiguous_rows() {
+        return for_each_gathered_plane(img, layout, |plane, pixels, one| {
+            let out = &mut out[plane..=plane];
+            float_values(pixels, one, reduction, norm, backend.into(), out)
+        });
+    }
     match pixel_norm {
         None => T::values_on(backend, img, layout, reduction, out),
         Some(norm) => {
@@ -628,6 +646,15 @@ pub(crate) fn float_gradient<T: FloatDispatch>(
 ) -> Result<(), Error> {
     let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
+    if !layout.has_contiguous_rows() {
+        return for_each_gathered_plane(img, layout, |plane, pixels, one| {
+            let (upstream, grad) = plane_outputs(upstream, grad, layout, plane);
+            let backend = backend.into();
+            float_gradient(
+                pixels, one, reduction, norm, backend, upstream, grad,
+            )
+        });
+    }
     match pixel_norm {
         None => T::gradient_on(backend, img, layout, reduction, upstream, grad),
         Some(norm) => T::norm_gradient_on(
@@ -652,6 +679,21 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 ) -> Result<(), Error> {
     let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
+    if !layout.has_contiguous_rows() {
+        return for_each_gathered_plane(img, layout, |plane, pixels, one| {
+            let (upstream, grad) = plane_outputs(upstream, grad, layout, plane);
+            float_value_and_gradient(
+                pixels,
+                one,
+                reduction,
+                norm,
+                backend.into(),
+                upstream,
+                &mut values[plane..=plane],
+                grad,
+            )
+        });
+    }
     // TODO(perf): a one-pass kernel for the per-pixel norms.
     if let Some(norm) = pixel_norm {
         T::norm_values_on(backend, norm, img, layout, reduction, values);
@@ -664,6 +706,69 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
         backend, img, layout, reduction, upstream, values, grad,
     );
     Ok(())
+}
+
+/// Calls `run` with each plane of an image whose rows are not contiguous
+/// ([`Layout::has_contiguous_rows`]), gathered into a contiguous buffer:
+/// the plane's index, its pixels and their one-plane layout.
+///
+/// TODO(perf): gather a few rows at a time, in registers, instead of a
+/// whole plane one element at a time.
+#[cfg(feature = "alloc")]
+fn for_each_gathered_plane<T: Copy>(
+    img: &[T],
+    layout: &Layout,
+    mut run: impl FnMut(usize, &[T], &Layout) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let one = layout.one_plane();
+    let plane_len = layout.plane_len();
+    let mut pixels = alloc::vec::Vec::new();
+    if layout.planes() > 0 {
+        pixels
+            .try_reserve_exact(plane_len)
+            .map_err(|_| Error::GatherAllocation { elements: plane_len })?;
+    }
+    let (row_stride, column_stride) =
+        (layout.row_stride(), layout.column_stride());
+    for plane in 0..layout.planes() {
+        pixels.clear();
+        let start = layout.plane_start(plane);
+        for row in 0..layout.height() {
+            // Every element the layout places lies in the slice (it was
+            // checked), and its offset from the plane's start is part of
+            // the layout's span, which fits in `isize`.
+            let row_start =
+                start.wrapping_add_signed(row as isize * row_stride);
+            pixels.extend((0..layout.width()).map(|column| {
+                img[row_start
+                    .wrapping_add_signed(column as isize * column_stride)]
+            }));
+        }
+        run(plane, &pixels, &one)?;
+    }
+    Ok(())
+}
+
+/// Without an allocator, a plane cannot be gathered.
+#[cfg(not(feature = "alloc"))]
+fn for_each_gathered_plane<T: Copy>(
+    _img: &[T],
+    layout: &Layout,
+    _run: impl FnMut(usize, &[T], &Layout) -> Result<(), Error>,
+) -> Result<(), Error> {
+    Err(Error::GatherNeedsAlloc { column_stride: layout.column_stride() })
+}
+
+/// The upstream value and the contiguous gradient of plane `plane`.
+fn plane_outputs<'a, T>(
+    upstream: &'a [T],
+    grad: &'a mut [T],
+    layout: &Layout,
+    plane: usize,
+) -> (&'a [T], &'a mut [T]) {
+    let plane_len = layout.plane_len();
+    let start = plane * plane_len;
+    (&upstream[plane..=plane], &mut grad[start..start + plane_len])
 }
 
 /// The weights of a volume's axes in the element type.
@@ -737,26 +842,69 @@ pub(crate) fn float_values_with<T: Float, K: FloatKernel<T>>(
     let width = layout.width();
     let mut vertical = PairwiseSum::new(kernel.zero());
     let mut horizontal = PairwiseSum::new(kernel.zero());
-    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
+    for (plane, out) in plane_rows(img, layout).zip(out) {
         vertical.reset();
         horizontal.reset();
-        push_plane(kernel, &mut vertical, &mut horizontal, plane, width);
+        push_plane(kernel, &mut vertical, &mut horizontal, plane.iter(), width);
         *out = plane_value(&vertical, &horizontal, layout, reduction);
     }
 }
 
-/// Feeds the differences of one plane of `width ≥ 1` columns to the
-/// sums: the first row's horizontal ones, then row by row the vertical
-/// ones to the row above and the horizontal ones.
+/// The rows of one plane, in place in the image slice: `height` rows of
+/// `width` consecutive elements, the first at `start`, each `stride`
+/// elements after the previous one.
+#[derive(Clone, Copy)]
+pub(crate) struct PlaneRows<'a, T> {
+    img: &'a [T],
+    start: usize,
+    stride: isize,
+    height: usize,
+    width: usize,
+}
+
+impl<'a, T> PlaneRows<'a, T> {
+    /// The rows, top to bottom.
+    #[inline(always)]
+    pub(crate) fn iter(self) -> impl Iterator<Item = &'a [T]> + Clone {
+        (0..self.height).map(move |row| {
+            // In the slice: the layout was checked against it, so every
+            // row it places lies inside, and `row·stride` is at most the
+            // extent of the rows, which fits in `isize`.
+            let start =
+                self.start.wrapping_add_signed(row as isize * self.stride);
+            &self.img[start..start + self.width]
+        })
+    }
+}
+
+/// The planes of an image whose rows are contiguous
+/// ([`Layout::has_contiguous_rows`]), checked against `img`.
 #[inline(always)]
-pub(crate) fn push_plane<T: Float, K: FloatKernel<T>>(
+pub(crate) fn plane_rows<'a, T>(
+    img: &'a [T],
+    layout: &Layout,
+) -> impl Iterator<Item = PlaneRows<'a, T>> {
+    let layout = *layout;
+    (0..layout.planes()).map(move |plane| PlaneRows {
+        img,
+        start: layout.plane_start(plane),
+        stride: layout.row_stride(),
+        height: layout.height(),
+        width: layout.width(),
+    })
+}
+
+/// Feeds the differences of one plane of `width ≥ 1` columns, given as
+/// its rows, to the sums: the first row's horizontal ones, then row by
+/// row the vertical ones to the row above and the horizontal ones.
+#[inline(always)]
+pub(crate) fn push_plane<'a, T: Float + 'a, K: FloatKernel<T>>(
     kernel: K,
     vertical: &mut PairwiseSum<K::Lanes>,
     horizontal: &mut PairwiseSum<K::Lanes>,
-    plane: &[T],
+    mut rows: impl Iterator<Item = &'a [T]>,
     width: usize,
 ) {
-    let mut rows = plane.chunks_exact(width);
     if let Some(first) = rows.next() {
         push_abs_diffs(kernel, horizontal, &first[..width - 1], &first[1..]);
         let mut above = first;
@@ -896,26 +1044,26 @@ pub(crate) fn float_gradient_with<T: Float, K: FloatKernel<T>>(
         return;
     }
     let width = layout.width();
-    let planes =
-        img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
+    let planes = plane_rows(img, layout).zip(grad.chunks_exact_mut(plane_len));
     for ((plane, grad), &g) in planes.zip(upstream) {
         let factors = gradient_factors(g, layout, reduction);
-        plane_gradient(kernel, plane, width, factors, grad);
+        plane_gradient(kernel, plane.iter(), width, factors, grad);
     }
 }
 
-/// The gradient of one plane of `width ≥ 1` columns, row by row.
+/// The gradient of one plane of `width ≥ 1` columns, given as its rows,
+/// row by row.
 #[inline(always)]
-pub(crate) fn plane_gradient<T: Float, K: FloatKernel<T>>(
+pub(crate) fn plane_gradient<'a, T: Float + 'a, K: FloatKernel<T>>(
     kernel: K,
-    plane: &[T],
+    plane: impl Iterator<Item = &'a [T]> + Clone,
     width: usize,
     factors: GradientFactors<T>,
     grad: &mut [T],
 ) {
     let mut above = None;
-    let mut below_rows = plane.chunks_exact(width).skip(1);
-    let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+    let mut below_rows = plane.clone().skip(1);
+    let rows = plane.zip(grad.chunks_exact_mut(width));
     for (row, grad) in rows {
         let rows = GradientRows { above, row, below: below_rows.next() };
         row_gradient(kernel, &rows, factors, grad);
@@ -967,15 +1115,14 @@ pub(crate) fn float_value_and_gradient_with<T: Float, K: FloatKernel<T>>(
     let width = layout.width();
     let mut vertical = PairwiseSum::new(kernel.zero());
     let mut horizontal = PairwiseSum::new(kernel.zero());
-    let planes =
-        img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
+    let planes = plane_rows(img, layout).zip(grad.chunks_exact_mut(plane_len));
     for (((plane, grad), &g), value) in planes.zip(upstream).zip(values) {
         vertical.reset();
         horizontal.reset();
         let factors = gradient_factors(g, layout, reduction);
         let mut above = None;
-        let mut below_rows = plane.chunks_exact(width).skip(1);
-        let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+        let mut below_rows = plane.iter().skip(1);
+        let rows = plane.iter().zip(grad.chunks_exact_mut(width));
         for (row, grad) in rows {
             let rows = GradientRows { above, row, below: below_rows.next() };
             row_value_and_gradient(
@@ -1217,8 +1364,8 @@ pub(crate) fn integer_sums_with<T: Integer, K: IntegerKernel<T>, O>(
         return;
     }
     let width = layout.width();
-    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
-        let mut rows = plane.chunks_exact(width);
+    for (plane, out) in plane_rows(img, layout).zip(out) {
+        let mut rows = plane.iter();
         let (mut vertical, mut horizontal) = (0, 0);
         if let Some(first) = rows.next() {
             horizontal += kernel.abs_diff_sum(&first[..width - 1], &first[1..]);
@@ -1311,7 +1458,14 @@ pub(crate) fn integer_exact_sums<T: IntegerDispatch>(
     backend: Backend,
     out: &mut [u64],
 ) -> Result<(), Error> {
-    T::sums_on(resolve(backend)?, img, layout, out, |v, h| v + h);
+    let backend = resolve(backend)?;
+    if !layout.has_contiguous_rows() {
+        return for_each_gathered_plane(img, layout, |plane, pixels, one| {
+            let out = &mut out[plane..=plane];
+            integer_exact_sums(pixels, one, backend.into(), out)
+        });
+    }
+    T::sums_on(backend, img, layout, out, |v, h| v + h);
     Ok(())
 }
 
@@ -1325,7 +1479,14 @@ pub(crate) fn integer_values<T: IntegerDispatch>(
 ) -> Result<(), Error> {
     let (vertical_count, horizontal_count) =
         (layout.vertical_count(), layout.horizontal_count());
-    T::sums_on(resolve(backend)?, img, layout, out, |v, h| match reduction {
+    let backend = resolve(backend)?;
+    if !layout.has_contiguous_rows() {
+        return for_each_gathered_plane(img, layout, |plane, pixels, one| {
+            let out = &mut out[plane..=plane];
+            integer_values(pixels, one, reduction, backend.into(), out)
+        });
+    }
+    T::sums_on(backend, img, layout, out, |v, h| match reduction {
         Reduction::Sum => (v + h) as f64,
         Reduction::Mean => {
             mean(v as f64, vertical_count) + mean(h as f64, horizontal_count)

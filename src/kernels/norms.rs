@@ -22,7 +22,7 @@
 //! definition, or a selection: so the bits are the scalar ones.
 
 use super::scalar::{self, Float};
-use super::{FloatKernel, GradientRows, mean};
+use super::{FloatKernel, GradientRows, mean, plane_rows};
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{Layout, Reduction};
 
@@ -242,12 +242,11 @@ pub(crate) fn norm_values_with<T: Float, K: FloatKernel<T>>(
         out.fill(T::ZERO);
         return;
     }
-    let width = layout.width();
     let mut sum = PairwiseSum::new(kernel.zero());
-    for (plane, out) in img.chunks_exact(plane_len).zip(out) {
+    for (plane, out) in plane_rows(img, layout).zip(out) {
         sum.reset();
-        let mut below_rows = plane.chunks_exact(width).skip(1);
-        for row in plane.chunks_exact(width) {
+        let mut below_rows = plane.iter().skip(1);
+        for row in plane.iter() {
             push_row_terms(kernel, norm, &mut sum, row, below_rows.next());
         }
         let total = sum.total();
@@ -302,16 +301,15 @@ pub(crate) fn norm_gradient_with<T: Float, K: FloatKernel<T>>(
         return;
     }
     let width = layout.width();
-    let planes =
-        img.chunks_exact(plane_len).zip(grad.chunks_exact_mut(plane_len));
+    let planes = plane_rows(img, layout).zip(grad.chunks_exact_mut(plane_len));
     for ((plane, grad), &g) in planes.zip(upstream) {
         let factor = match reduction {
             Reduction::Sum => g,
             Reduction::Mean => mean(g, plane_len),
         };
         let mut above = None;
-        let mut below_rows = plane.chunks_exact(width).skip(1);
-        let rows = plane.chunks_exact(width).zip(grad.chunks_exact_mut(width));
+        let mut below_rows = plane.iter().skip(1);
+        let rows = plane.iter().zip(grad.chunks_exact_mut(width));
         for (row, grad) in rows {
             let rows = GradientRows { above, row, below: below_rows.next() };
             row_norm_gradient(kernel, norm, &rows, factor, grad);

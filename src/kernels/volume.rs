@@ -67,7 +67,13 @@ pub(crate) fn volume_values_with<T: Float, K: FloatKernel<T>>(
         horizontal.reset();
         let mut previous: Option<&[T]> = None;
         for slice in volume.chunks_exact(slice_len) {
-            push_plane(kernel, &mut vertical, &mut horizontal, slice, width);
+            push_plane(
+                kernel,
+                &mut vertical,
+                &mut horizontal,
+                slice.chunks_exact(width),
+                width,
+            );
             if let Some(previous) = previous {
                 let rows = previous.chunks_exact(width);
                 for (front, back) in rows.zip(slice.chunks_exact(width)) {
@@ -142,7 +148,13 @@ pub(crate) fn volume_gradient_with<T: Float, K: FloatKernel<T>>(
             .chunks_exact(slice_len)
             .zip(grad.chunks_exact_mut(slice_len));
         for (slice, grad) in slices {
-            plane_gradient(kernel, slice, width, factors, grad);
+            plane_gradient(
+                kernel,
+                slice.chunks_exact(width),
+                width,
+                factors,
+                grad,
+            );
         }
         add_depth_terms(volume, slice_len, depth, grad);
     }
