@@ -25,9 +25,13 @@
 //! - **Volumes**: the gradient target reads its pixels as volumes too,
 //!   with every norm; the backends agree, and a volume of depth 1 has
 //!   the bits of its plane.
+//! - **Strided layouts** ([`strided`], its own target): accepted exactly
+//!   when every element lies in the slice, and then the bits of the same
+//!   pixels copied into a contiguous image.
 
 pub mod input;
 pub mod reference;
+pub mod strided;
 
 use core::fmt::Debug;
 
