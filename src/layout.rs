@@ -506,6 +506,23 @@ impl Layout {
         self.column_stride() == 1 || self.width <= 1
     }
 
+    /// The channel count `C` when the planes are the channels of
+    /// interleaved pixels: the innermost leading dimension has `C` planes
+    /// one element apart, and pixels are `C` elements apart, so a row of
+    /// all channels is one run of `W·C` elements. Only for `W ≥ 2` and
+    /// `2 ≤ C ≤ 16`.
+    pub(crate) fn interleaved_channels(&self) -> Option<usize> {
+        let strides = self.strides?;
+        let last = strides.leading_dims.checked_sub(1)?;
+        let (channels, stride) = strides.leading[last];
+        let interleaved = stride == 1
+            && strides.column == channels as isize
+            && (2..=crate::kernels::MAX_INTERLEAVED_CHANNELS)
+                .contains(&channels)
+            && self.width >= 2;
+        interleaved.then_some(channels)
+    }
+
     /// Where the first element of plane `plane` lies, for
     /// `plane < self.planes()` and a layout checked against the slice.
     pub(crate) fn plane_start(&self, plane: usize) -> usize {

@@ -301,6 +301,95 @@ proptest! {
     }
 }
 
+/// Interleaved pixels of `channels` values, in a batch of `frames`, cut
+/// to a region: the layouts the per-channel integer kernels read.
+fn interleaved_view() -> impl Strategy<Value = View> {
+    (1usize..=3, 0usize..=5, 0usize..=130, 1usize..=17, 0usize..=2, 0usize..=3)
+        .prop_map(|(frames, height, width, channels, top, left)| {
+            let (full_height, full_width) = (height + top, width + left);
+            let row = (full_width * channels) as isize;
+            let frame = full_height * full_width * channels;
+            View {
+                shape: vec![frames, channels, height, width],
+                strides: vec![frame as isize, 1, row, channels as isize],
+                offset: top * row as usize + left * channels,
+                storage_len: frames * frame,
+            }
+        })
+}
+
+/// Deterministic integers of every magnitude, extremes included.
+fn integers<T>(len: usize, seed: u64, convert: impl Fn(u64) -> T) -> Vec<T> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            convert(state)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Interleaved integer images give the exact totals of the copy.
+    #[test]
+    fn interleaved_integers_are_exact(
+        view in interleaved_view(),
+        seed in any::<u64>(),
+        extremes in any::<bool>(),
+    ) {
+        let len = view.storage_len;
+        let (layout, planar) = (view.layout(), view.planar());
+        // Extremes: every difference is the largest the type has.
+        let bytes = integers(len, seed, |v| match extremes {
+            true => if v % 2 == 0 { 0 } else { u8::MAX },
+            false => v as u8,
+        });
+        let words = integers(len, seed, |v| v as u16);
+        let signed = integers(len, seed, |v| match extremes {
+            true => if v % 2 == 0 { i16::MIN } else { i16::MAX },
+            false => v as i16,
+        });
+        for backend in backends() {
+            let config = TotalVariation::new().with_backend(backend);
+            prop_assert_eq!(
+                config.exact_sum(&bytes, &layout).unwrap(),
+                config.exact_sum(&view.contiguous(&bytes), &planar).unwrap()
+            );
+            prop_assert_eq!(
+                config.exact_sum(&words, &layout).unwrap(),
+                config.exact_sum(&view.contiguous(&words), &planar).unwrap()
+            );
+            prop_assert_eq!(
+                config.exact_sum(&signed, &layout).unwrap(),
+                config.exact_sum(&view.contiguous(&signed), &planar).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn long_interleaved_rows_are_exact() {
+    // Rows of 9000 RGB pixels, 27 000 bytes: more than 256 runs of three
+    // AVX2 registers between flushes of the 16-bit sums, with every
+    // difference 255.
+    let (height, width) = (3, 9000);
+    let img: Vec<u8> = (0..height * width * 3)
+        .map(|i| if (i / 3 + i / (3 * width)) % 2 == 0 { 0 } else { 255 })
+        .collect();
+    let layout = Layout::interleaved(height, width, 3).unwrap();
+    let horizontal = height as u64 * (width as u64 - 1) * 255;
+    let vertical = (height as u64 - 1) * width as u64 * 255;
+    for backend in backends() {
+        let config = TotalVariation::new().with_backend(backend);
+        let exact = config.exact_sum(&img, &layout).unwrap();
+        assert_eq!(exact, [horizontal + vertical; 3], "{backend:?}");
+    }
+}
+
 #[test]
 fn interleaved_rgb_gives_one_value_per_channel() {
     // Two rows of two RGB pixels.

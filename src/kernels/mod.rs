@@ -1343,6 +1343,90 @@ pub(crate) trait IntegerKernel<T>: Copy {
             };
         (self.abs_diff_sum(above, row), horizontal)
     }
+
+    /// Adds to `vertical[c]` and `horizontal[c]` the totals of channel
+    /// `c` of a plane of interleaved pixels, given as its rows: each row
+    /// holds `width·channels` values, pixel after pixel, and
+    /// `channels ≥ 1` (the totals hold at least `channels` values). A
+    /// kernel may override this for some types and channel counts.
+    #[inline(always)]
+    fn interleaved_sums<'a>(
+        self,
+        rows: impl Iterator<Item = &'a [T]>,
+        channels: usize,
+        vertical: &mut [u64],
+        horizontal: &mut [u64],
+    ) where
+        T: Integer + 'a,
+    {
+        let mut above: Option<&[T]> = None;
+        for row in rows {
+            let left = &row[..row.len().saturating_sub(channels)];
+            let right = row.get(channels..).unwrap_or_default();
+            channel_abs_diff_sums(left, right, channels, horizontal);
+            if let Some(above) = above {
+                channel_abs_diff_sums(above, row, channels, vertical);
+            }
+            above = Some(row);
+        }
+    }
+}
+
+/// Adds `|b[k] − a[k]|` to `totals[k % channels]` for every `k`, for
+/// slices of equal length that start on a pixel of `channels ≥ 1`
+/// values; `totals` holds at least `channels` values.
+#[inline(always)]
+pub(crate) fn channel_abs_diff_sums<T: Integer>(
+    a: &[T],
+    b: &[T],
+    channels: usize,
+    totals: &mut [u64],
+) {
+    let totals = &mut totals[..channels];
+    for (a, b) in a.chunks(channels).zip(b.chunks(channels)) {
+        for ((total, &a), &b) in totals.iter_mut().zip(a).zip(b) {
+            *total += u64::from((b.widen() - a.widen()).unsigned_abs());
+        }
+    }
+}
+
+/// The most channels of an interleaved integer image that
+/// [`interleaved_sums_with`] sums in one pass.
+pub(crate) const MAX_INTERLEAVED_CHANNELS: usize = 16;
+
+/// [`integer_sums_with`] for a layout of interleaved pixels
+/// ([`Layout::interleaved_channels`] is `Some(channels)`): each row of all
+/// channels is read once, as one run of `width·channels` values, and its
+/// differences are summed per channel. Integer totals are exact, so the
+/// order of the additions does not matter.
+#[inline(always)]
+fn interleaved_sums_with<T: Integer, K: IntegerKernel<T>, O>(
+    kernel: K,
+    img: &[T],
+    layout: &Layout,
+    channels: usize,
+    out: &mut [O],
+    combine: impl Fn(u64, u64) -> O,
+) {
+    let run = layout.width() * channels;
+    let row_stride = layout.row_stride();
+    for (frame, out) in out.chunks_exact_mut(channels).enumerate() {
+        let start = layout.plane_start(frame * channels);
+        let mut vertical = [0u64; MAX_INTERLEAVED_CHANNELS];
+        let mut horizontal = [0u64; MAX_INTERLEAVED_CHANNELS];
+        let rows = (0..layout.height()).map(|row| {
+            // Channel `c` of pixel `j` is at `start + j·channels + c`:
+            // the run holds exactly the elements of this row, all in the
+            // slice (the layout was checked against it).
+            let row_start =
+                start.wrapping_add_signed(row as isize * row_stride);
+            &img[row_start..row_start + run]
+        });
+        kernel.interleaved_sums(rows, channels, &mut vertical, &mut horizontal);
+        for (channel, out) in out.iter_mut().enumerate() {
+            *out = combine(vertical[channel], horizontal[channel]);
+        }
+    }
 }
 
 /// Writes `combine(vertical, horizontal)` for each plane of an integer
@@ -1361,6 +1445,10 @@ pub(crate) fn integer_sums_with<T: Integer, K: IntegerKernel<T>, O>(
         for out in out {
             *out = combine(0, 0);
         }
+        return;
+    }
+    if let Some(channels) = layout.interleaved_channels() {
+        interleaved_sums_with(kernel, img, layout, channels, out, combine);
         return;
     }
     let width = layout.width();
@@ -1459,7 +1547,8 @@ pub(crate) fn integer_exact_sums<T: IntegerDispatch>(
     out: &mut [u64],
 ) -> Result<(), Error> {
     let backend = resolve(backend)?;
-    if !layout.has_contiguous_rows() {
+    if !layout.has_contiguous_rows() && layout.interleaved_channels().is_none()
+    {
         return for_each_gathered_plane(img, layout, |plane, pixels, one| {
             let out = &mut out[plane..=plane];
             integer_exact_sums(pixels, one, backend.into(), out)
@@ -1480,7 +1569,8 @@ pub(crate) fn integer_values<T: IntegerDispatch>(
     let (vertical_count, horizontal_count) =
         (layout.vertical_count(), layout.horizontal_count());
     let backend = resolve(backend)?;
-    if !layout.has_contiguous_rows() {
+    if !layout.has_contiguous_rows() && layout.interleaved_channels().is_none()
+    {
         return for_each_gathered_plane(img, layout, |plane, pixels, one| {
             let out = &mut out[plane..=plane];
             integer_values(pixels, one, reduction, backend.into(), out)

@@ -34,6 +34,18 @@ impl Sse2 {
     }
 }
 
+/// The absolute differences of interleaved bytes, summed per byte
+/// position of a run of three registers (`RUN` bytes); see
+/// `interleaved_sums`.
+struct PositionSums<R, const RUN: usize> {
+    /// Per register of the run, the 16-bit sums of its low and high bytes.
+    lanes: [[R; 2]; 3],
+    /// Runs added to `lanes` since they were last flushed.
+    runs: usize,
+    /// The flushed totals, per byte position of the run.
+    positions: [u64; RUN],
+}
+
 /// Vectors of 16-bit differences between two flushes of the `i32` lanes:
 /// each lane gains at most 2·32768 in absolute value per vector, so
 /// 2^14 vectors stay below 2^31.
@@ -45,7 +57,9 @@ macro_rules! integer_kernels {
         loadu = $loadu:ident, zero = $zero:ident, set1_16 = $set1_16:ident,
         sad = $sad:ident, add64 = $add64:ident, add32 = $add32:ident,
         subs16 = $subs16:ident, or = $or:ident, xor = $xor:ident,
-        madd = $madd:ident, storeu = $storeu:ident, and = $and:ident
+        madd = $madd:ident, storeu = $storeu:ident, and = $and:ident,
+        subs8 = $subs8:ident, add16 = $add16:ident,
+        unpacklo8 = $unpacklo8:ident, unpackhi8 = $unpackhi8:ident
     ) => {
         // The SSE2 intrinsics need no `unsafe` in a crate compiled with
         // SSE2; the AVX2 ones do. One body serves both.
@@ -280,6 +294,165 @@ macro_rules! integer_kernels {
                     self.lanes64(horizontal).iter().sum(),
                 )
             }
+
+            /// Reads the rows in runs of three registers, whose length is
+            /// a multiple of the channel count, so each byte position of a
+            /// run always holds the same channel. The absolute differences
+            /// are widened to 16-bit lanes per position and added up; at
+            /// least every 256 runs, before a lane can pass 256·255 < 2^16,
+            /// they are flushed into a `u64` per position. The positions
+            /// are added up per channel at the end.
+            #[inline(always)]
+            fn interleaved_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [u8]>,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                if channels == 0 || (3 * $bytes) % channels != 0 {
+                    return Scalar.interleaved_sums(
+                        rows, channels, vertical, horizontal,
+                    );
+                }
+                let mut vertical_sums =
+                    PositionSums::<$register, { 3 * $bytes }>::new(self);
+                let mut horizontal_sums =
+                    PositionSums::<$register, { 3 * $bytes }>::new(self);
+                let mut above: Option<&[u8]> = None;
+                for row in rows {
+                    let left = &row[..row.len().saturating_sub(channels)];
+                    let right = row.get(channels..).unwrap_or_default();
+                    horizontal_sums.add(self, left, right);
+                    if let Some(above) = above {
+                        vertical_sums.add(self, above, row);
+                    }
+                    above = Some(row);
+                }
+                vertical_sums.add_to_channels(self, channels, vertical);
+                horizontal_sums.add_to_channels(self, channels, horizontal);
+            }
+        }
+
+        /// Per-position sums of absolute byte differences over runs of
+        /// three registers: 16-bit lanes, flushed into `u64` totals.
+        #[allow(unused_unsafe)]
+        impl PositionSums<$register, { 3 * $bytes }> {
+            #[inline(always)]
+            fn new(kernel: $token) -> Self {
+                let _ = kernel;
+                // SAFETY: the instruction set is proven by `kernel`.
+                let zero = unsafe { $zero() };
+                PositionSums {
+                    lanes: [[zero; 2]; 3],
+                    runs: 0,
+                    positions: [0; 3 * $bytes],
+                }
+            }
+
+            /// Adds `|b[k] − a[k]|` for slices of equal length that start
+            /// on a run boundary: whole runs, then the rest, whose last
+            /// register is read from a copy padded with zeros (equal in
+            /// both, so adding nothing).
+            #[inline(always)]
+            fn add(&mut self, kernel: $token, a: &[u8], b: &[u8]) {
+                let mut a_runs = a.chunks_exact(3 * $bytes);
+                let mut b_runs = b.chunks_exact(3 * $bytes);
+                for (a, b) in (&mut a_runs).zip(&mut b_runs) {
+                    let registers =
+                        a.chunks_exact($bytes).zip(b.chunks_exact($bytes));
+                    for (k, (a, b)) in registers.enumerate() {
+                        self.add_register(kernel, k, a, b);
+                    }
+                    self.end_run(kernel);
+                }
+                let (a, b) = (a_runs.remainder(), b_runs.remainder());
+                if a.is_empty() {
+                    return;
+                }
+                let registers = a.chunks($bytes).zip(b.chunks($bytes));
+                for (k, (a, b)) in registers.enumerate() {
+                    if a.len() == $bytes {
+                        self.add_register(kernel, k, a, b);
+                    } else {
+                        let mut padded = ([0u8; $bytes], [0u8; $bytes]);
+                        padded.0[..a.len()].copy_from_slice(a);
+                        padded.1[..b.len()].copy_from_slice(b);
+                        self.add_register(kernel, k, &padded.0, &padded.1);
+                    }
+                }
+                self.end_run(kernel);
+            }
+
+            /// Adds the differences of register `k` of a run; `a` and `b`
+            /// hold exactly one register.
+            #[inline(always)]
+            fn add_register(
+                &mut self,
+                kernel: $token,
+                k: usize,
+                a: &[u8],
+                b: &[u8],
+            ) {
+                let (a, b) = (kernel.load(a), kernel.load(b));
+                // SAFETY (every block below): the instruction set is
+                // proven by `kernel`.
+                let zero = unsafe { $zero() };
+                let d = unsafe { $or($subs8(a, b), $subs8(b, a)) };
+                let lanes = &mut self.lanes[k];
+                lanes[0] = unsafe { $add16(lanes[0], $unpacklo8(d, zero)) };
+                lanes[1] = unsafe { $add16(lanes[1], $unpackhi8(d, zero)) };
+            }
+
+            /// Counts a run, flushing the lanes before they can overflow.
+            #[inline(always)]
+            fn end_run(&mut self, kernel: $token) {
+                self.runs += 1;
+                if self.runs == 256 {
+                    self.flush(kernel);
+                }
+            }
+
+            /// Moves the 16-bit lanes into the per-position totals and
+            /// clears them. `unpacklo` (`lanes[k][0]`) and `unpackhi`
+            /// (`lanes[k][1]`) work within each 128-bit half.
+            #[inline(always)]
+            fn flush(&mut self, kernel: $token) {
+                let _ = kernel;
+                for (k, halves) in self.lanes.iter_mut().enumerate() {
+                    for (half, sum) in halves.iter_mut().enumerate() {
+                        let mut lanes = [0u16; $bytes / 2];
+                        // SAFETY: the instruction set is proven by
+                        // `kernel`; `lanes` holds exactly the register's
+                        // bytes.
+                        unsafe { $storeu(lanes.as_mut_ptr().cast(), *sum) };
+                        for (i, &lane) in lanes.iter().enumerate() {
+                            let byte = i / 8 * 16 + half * 8 + i % 8;
+                            self.positions[k * $bytes + byte] +=
+                                u64::from(lane);
+                        }
+                        // SAFETY: as above.
+                        *sum = unsafe { $zero() };
+                    }
+                }
+                self.runs = 0;
+            }
+
+            /// Adds the totals of each channel to `totals`.
+            #[inline(always)]
+            fn add_to_channels(
+                mut self,
+                kernel: $token,
+                channels: usize,
+                totals: &mut [u64],
+            ) {
+                self.flush(kernel);
+                for pixel in self.positions.chunks_exact(channels) {
+                    for (total, &sum) in totals.iter_mut().zip(pixel) {
+                        *total += sum;
+                    }
+                }
+            }
         }
 
         impl IntegerKernel<u16> for $token {
@@ -313,7 +486,11 @@ integer_kernels!(
     xor = _mm_xor_si128,
     madd = _mm_madd_epi16,
     storeu = _mm_storeu_si128,
-    and = _mm_and_si128
+    and = _mm_and_si128,
+    subs8 = _mm_subs_epu8,
+    add16 = _mm_add_epi16,
+    unpacklo8 = _mm_unpacklo_epi8,
+    unpackhi8 = _mm_unpackhi_epi8
 );
 
 integer_kernels!(
@@ -331,5 +508,9 @@ integer_kernels!(
     xor = _mm256_xor_si256,
     madd = _mm256_madd_epi16,
     storeu = _mm256_storeu_si256,
-    and = _mm256_and_si256
+    and = _mm256_and_si256,
+    subs8 = _mm256_subs_epu8,
+    add16 = _mm256_add_epi16,
+    unpacklo8 = _mm256_unpacklo_epi8,
+    unpackhi8 = _mm256_unpackhi_epi8
 );
