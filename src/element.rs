@@ -31,7 +31,13 @@ pub trait Element:
     Copy + Default + Send + Sync + 'static + sealed::Kernels
 {
     /// The value returned for each plane.
-    type Output: Copy + Default + PartialEq + core::fmt::Debug + 'static;
+    type Output: Copy
+        + Default
+        + PartialEq
+        + core::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
 }
 
 /// A floating-point pixel type, `f32` or `f64`: the types with a gradient.

@@ -132,6 +132,8 @@ mod kernels;
 mod layout;
 mod norm;
 mod options;
+#[cfg(feature = "rayon")]
+mod parallel;
 mod sum;
 mod volume;
 
