@@ -7,6 +7,14 @@
 //! - Chunks of whole planes: each plane's value and gradient depend on
 //!   that plane alone, so a chunk computed apart is the same computation
 //!   as in the single-threaded call.
+//! - Bands of rows of a plane of at least [`MIN_BANDED_PLANE_LEN`]
+//!   elements: the gradient of a row depends only on the row and its
+//!   neighbours, and each band's share of a value enters the plane's
+//!   summation tree as the complete subtrees that its blocks form, so the
+//!   tree is the single-threaded one (see `kernels::bands`). Every norm
+//!   is cut into bands. Integer totals are exact, and add up in any order.
+//!
+//! A plane of one row is never cut.
 //!
 //! Small images run on the calling thread: below [`MIN_PARALLEL_LEN`]
 //! elements, handing work to other threads costs more than it saves.
@@ -26,6 +34,12 @@ const MIN_PARALLEL_LEN: usize = 1 << 16;
 /// The fewest elements in a chunk of planes.
 const MIN_CHUNK_LEN: usize = 1 << 15;
 
+/// The fewest elements of a plane cut into bands of rows.
+const MIN_BANDED_PLANE_LEN: usize = 1 << 20;
+
+/// About how many elements a band of rows holds.
+const BAND_LEN: usize = 1 << 16;
+
 /// How a call is cut into pieces for the threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Split {
@@ -33,6 +47,9 @@ enum Split {
     Whole,
     /// Chunks of `planes_per_chunk` planes, the last one shorter.
     Planes { planes_per_chunk: usize },
+    /// Every plane cut into bands of `rows_per_band` rows, the last one
+    /// shorter.
+    Bands { rows_per_band: usize },
 }
 
 impl Split {
@@ -41,6 +58,12 @@ impl Split {
         let plane_len = layout.plane_len();
         if threads < 2 || layout.len() < MIN_PARALLEL_LEN || plane_len == 0 {
             return Split::Whole;
+        }
+        if plane_len >= MIN_BANDED_PLANE_LEN {
+            let rows_per_band = (BAND_LEN / layout.width()).max(1);
+            if layout.height() > rows_per_band {
+                return Split::Bands { rows_per_band };
+            }
         }
         // About four chunks per thread, so that a thread that finishes
         // early takes another one, but no chunk smaller than
@@ -107,6 +130,15 @@ impl TotalVariation {
                         self.value_into(img, &chunk, out)
                     })
             }
+            Split::Bands { rows_per_band } => T::values_in_bands(
+                img,
+                layout,
+                self.reduction(),
+                self.norm(),
+                self.backend(),
+                out,
+                rows_per_band,
+            ),
         }
     }
 
@@ -180,6 +212,16 @@ impl TotalVariation {
                         self.gradient_into(img, &chunk, upstream, grad)
                     })
             }
+            Split::Bands { rows_per_band } => T::gradient_in_bands(
+                img,
+                layout,
+                self.reduction(),
+                self.norm(),
+                self.backend(),
+                upstream,
+                grad,
+                rows_per_band,
+            ),
         }
     }
 
@@ -266,6 +308,29 @@ impl TotalVariation {
                         )
                     })
             }
+            // Two passes, values then gradient: the one-pass call gives
+            // the bits of the two.
+            Split::Bands { rows_per_band } => {
+                T::values_in_bands(
+                    img,
+                    layout,
+                    self.reduction(),
+                    self.norm(),
+                    self.backend(),
+                    values,
+                    rows_per_band,
+                )?;
+                T::gradient_in_bands(
+                    img,
+                    layout,
+                    self.reduction(),
+                    self.norm(),
+                    self.backend(),
+                    upstream,
+                    grad,
+                    rows_per_band,
+                )
+            }
         }
     }
 
@@ -321,6 +386,24 @@ mod tests {
         assert_eq!(Split::choose(&layout(&[4, 64, 64]), 8), Split::Whole);
         assert_eq!(Split::choose(&layout(&[64, 256, 256]), 1), Split::Whole);
         assert_eq!(Split::choose(&layout(&[1 << 20, 0, 5]), 8), Split::Whole);
+    }
+
+    #[test]
+    fn large_planes_are_cut_into_bands() {
+        assert_eq!(
+            Split::choose(&layout(&[3, 2048, 2048]), 2),
+            Split::Bands { rows_per_band: 32 }
+        );
+        assert_eq!(
+            Split::choose(&layout(&[2, 1 << 20]), 2),
+            Split::Bands { rows_per_band: 1 }
+        );
+        // One row is never cut; a column of one is cut into long bands.
+        assert_eq!(Split::choose(&layout(&[1, 1 << 21]), 2), Split::Whole);
+        assert_eq!(
+            Split::choose(&layout(&[1 << 20, 1]), 2),
+            Split::Bands { rows_per_band: 1 << 16 }
+        );
     }
 
     #[test]
