@@ -419,6 +419,60 @@ fn layout_group<T: Element>(
     }
 }
 
+/// The `par_*` methods in a pool of 2 threads beside the single-threaded
+/// calls, on a batch of planes and on one large plane: group `parallel`,
+/// ids `single|threads-2/value|gradient/size`.
+#[cfg(feature = "rayon")]
+fn parallel_group(c: &mut Criterion) {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let tv = TotalVariation::new();
+    let mut group = c.benchmark_group("parallel");
+    group.sample_size(10);
+    for (size, shape) in
+        [("3x2048x2048", &[3, 2048, 2048][..]), ("8192x8192", &[8192, 8192])]
+    {
+        let layout = Layout::new(shape).unwrap();
+        let img = pixels(layout.len(), |v| v as f32);
+        let upstream = vec![1.0f32; layout.planes()];
+        let mut out = vec![0.0f32; layout.planes()];
+        let mut grad = vec![0.0f32; layout.len()];
+        group.throughput(Throughput::Bytes(
+            std::mem::size_of_val(img.as_slice()) as u64,
+        ));
+        group.bench_function(BenchmarkId::new("single/value", size), |b| {
+            b.iter(|| tv.value_into(black_box(&img), &layout, &mut out))
+        });
+        group.bench_function(BenchmarkId::new("threads-2/value", size), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    tv.par_value_into(black_box(&img), &layout, &mut out)
+                })
+            })
+        });
+        group.bench_function(BenchmarkId::new("single/gradient", size), |b| {
+            b.iter(|| {
+                tv.gradient_into(black_box(&img), &layout, &upstream, &mut grad)
+            })
+        });
+        group.bench_function(
+            BenchmarkId::new("threads-2/gradient", size),
+            |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        tv.par_gradient_into(
+                            black_box(&img),
+                            &layout,
+                            &upstream,
+                            &mut grad,
+                        )
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -433,6 +487,8 @@ fn benches(c: &mut Criterion) {
     volume_group(c);
     layout_group(c, "f32", |v| v as f32);
     layout_group(c, "u8", |v| (v * 256.0) as u8);
+    #[cfg(feature = "rayon")]
+    parallel_group(c);
 }
 
 criterion_group!(total_variation, benches);

@@ -31,7 +31,13 @@ pub trait Element:
     Copy + Default + Send + Sync + 'static + sealed::Kernels
 {
     /// The value returned for each plane.
-    type Output: Copy + Default + PartialEq + core::fmt::Debug + 'static;
+    type Output: Copy
+        + Default
+        + PartialEq
+        + core::fmt::Debug
+        + Send
+        + Sync
+        + 'static;
 }
 
 /// A floating-point pixel type, `f32` or `f64`: the types with a gradient.
@@ -80,10 +86,41 @@ pub(crate) mod sealed {
 
         /// The largest plane whose totals cannot overflow.
         fn max_plane_len() -> u64;
+
+        /// [`Kernels::values`], each plane cut into bands of
+        /// `rows_per_band` rows on the current rayon pool.
+        #[cfg(feature = "rayon")]
+        #[allow(clippy::too_many_arguments)]
+        fn values_in_bands(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            norm: Norm,
+            backend: Backend,
+            out: &mut [<Self as Element>::Output],
+            rows_per_band: usize,
+        ) -> Result<(), Error>
+        where
+            Self: Element;
     }
 
     /// The gradient kernels of the floating-point types.
     pub trait FloatKernels: Sized {
+        /// [`FloatKernels::gradient`], each plane cut into bands of
+        /// `rows_per_band` rows on the current rayon pool.
+        #[cfg(feature = "rayon")]
+        #[allow(clippy::too_many_arguments)]
+        fn gradient_in_bands(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            norm: Norm,
+            backend: Backend,
+            upstream: &[Self],
+            grad: &mut [Self],
+            rows_per_band: usize,
+        ) -> Result<(), Error>;
+
         /// Writes the gradient. `img` and `grad` match `layout`, and
         /// `upstream` has one value per plane.
         fn gradient(
@@ -176,9 +213,53 @@ macro_rules! float_element {
             fn max_plane_len() -> u64 {
                 u64::MAX
             }
+
+            #[cfg(feature = "rayon")]
+            fn values_in_bands(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                norm: Norm,
+                backend: Backend,
+                out: &mut [$t],
+                rows_per_band: usize,
+            ) -> Result<(), Error> {
+                kernels::float_values_in_bands(
+                    img,
+                    layout,
+                    reduction,
+                    norm,
+                    backend,
+                    out,
+                    rows_per_band,
+                )
+            }
         }
 
         impl sealed::FloatKernels for $t {
+            #[cfg(feature = "rayon")]
+            fn gradient_in_bands(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                norm: Norm,
+                backend: Backend,
+                upstream: &[$t],
+                grad: &mut [$t],
+                rows_per_band: usize,
+            ) -> Result<(), Error> {
+                kernels::float_gradient_in_bands(
+                    img,
+                    layout,
+                    reduction,
+                    norm,
+                    backend,
+                    upstream,
+                    grad,
+                    rows_per_band,
+                )
+            }
+
             fn gradient(
                 img: &[$t],
                 layout: &Layout,
@@ -270,6 +351,29 @@ macro_rules! integer_element {
 
             fn max_plane_len() -> u64 {
                 kernels::max_integer_plane_len::<$t>()
+            }
+
+            #[cfg(feature = "rayon")]
+            fn values_in_bands(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                norm: Norm,
+                backend: Backend,
+                out: &mut [f64],
+                rows_per_band: usize,
+            ) -> Result<(), Error> {
+                if !norm.is_anisotropic() {
+                    return Err(Error::NormNotForIntegers { norm });
+                }
+                kernels::integer_values_in_bands(
+                    img,
+                    layout,
+                    reduction,
+                    backend,
+                    out,
+                    rows_per_band,
+                )
             }
         }
 

@@ -312,9 +312,8 @@ impl Layout {
         let planar = Self::new(shape)?;
         let leading_dims = shape.len() - 2;
         let mut leading = [(0, 0); MAX_LEADING_DIMS];
-        for (slot, (&dim, &stride)) in
-            leading.iter_mut().zip(shape.iter().zip(strides))
-        {
+        let leading_axes = shape[..leading_dims].iter().zip(strides);
+        for (slot, (&dim, &stride)) in leading.iter_mut().zip(leading_axes) {
             *slot = (dim, stride);
         }
         planar.with_strides(Strides {

@@ -112,6 +112,12 @@
 //!   it, AVX2 is used only when the build enables it
 //!   (`-C target-feature=+avx2`).
 //! - `alloc`: the functions that return a `Vec`.
+//! - `rayon` (off by default): implies `std`; the `par_*` methods of
+//!   [`TotalVariation`] (such as `par_value` and `par_gradient_into`) run
+//!   on the current rayon pool, cutting batches into chunks of planes and
+//!   planes of at least 2^20 elements into bands of rows, and return the
+//!   bits of the single-threaded calls for every type, norm, reduction
+//!   and backend.
 //!
 //! Without either, the `_into` forms write into slices the caller owns, and
 //! the crate builds for bare-metal targets such as `thumbv7em-none-eabihf`.
@@ -135,6 +141,8 @@ mod kernels;
 mod layout;
 mod norm;
 mod options;
+#[cfg(feature = "rayon")]
+mod parallel;
 mod sum;
 mod volume;
 

@@ -768,7 +768,9 @@ impl TotalVariation {
 /// allocated: a shape of many empty planes (`[usize::MAX, 0, 5]`) asks for
 /// more output than memory can hold.
 #[cfg(feature = "alloc")]
-fn output_vec<T: Copy + Default>(len: usize) -> Result<Vec<T>, Error> {
+pub(crate) fn output_vec<T: Copy + Default>(
+    len: usize,
+) -> Result<Vec<T>, Error> {
     let mut out = Vec::new();
     out.try_reserve_exact(len)
         .map_err(|_| Error::OutputAllocation { values: len })?;
@@ -777,7 +779,10 @@ fn output_vec<T: Copy + Default>(len: usize) -> Result<Vec<T>, Error> {
 }
 
 /// Checks that `upstream` has one value per plane.
-fn check_upstream<T>(upstream: &[T], layout: &Layout) -> Result<(), Error> {
+pub(crate) fn check_upstream<T>(
+    upstream: &[T],
+    layout: &Layout,
+) -> Result<(), Error> {
     check_upstream_len(upstream.len(), layout.planes())
 }
 
@@ -791,7 +796,10 @@ fn check_upstream_len(actual: usize, expected: usize) -> Result<(), Error> {
 }
 
 /// Checks that an output slice of values has `expected` values.
-fn check_output_len(actual: usize, expected: usize) -> Result<(), Error> {
+pub(crate) fn check_output_len(
+    actual: usize,
+    expected: usize,
+) -> Result<(), Error> {
     if actual == expected {
         Ok(())
     } else {
@@ -800,7 +808,10 @@ fn check_output_len(actual: usize, expected: usize) -> Result<(), Error> {
 }
 
 /// Checks that a gradient slice has `expected` elements.
-fn check_gradient_len(actual: usize, expected: usize) -> Result<(), Error> {
+pub(crate) fn check_gradient_len(
+    actual: usize,
+    expected: usize,
+) -> Result<(), Error> {
     if actual == expected {
         Ok(())
     } else {
@@ -809,7 +820,10 @@ fn check_gradient_len(actual: usize, expected: usize) -> Result<(), Error> {
 }
 
 /// Checks the image length, and that an integer plane's total fits.
-fn check_image<T: Element>(img: &[T], layout: &Layout) -> Result<(), Error> {
+pub(crate) fn check_image<T: Element>(
+    img: &[T],
+    layout: &Layout,
+) -> Result<(), Error> {
     layout.check_len(img.len())?;
     let limit = T::max_plane_len();
     match u64::try_from(layout.plane_len()) {

@@ -103,6 +103,51 @@ impl<V: LaneVector> PairwiseSum<V> {
         self.blocks = self.blocks.wrapping_add(1);
     }
 
+    /// The complete subtrees that the sum holds, earliest blocks first:
+    /// for each set bit `r` of the count of blocks, from the highest,
+    /// `(r, sum of its 2^r blocks)` as the tree combined them.
+    #[cfg(feature = "rayon")]
+    pub(crate) fn subtrees(&self) -> impl Iterator<Item = (u32, V)> + '_ {
+        (0..usize::BITS)
+            .rev()
+            .filter(|&rank| self.blocks >> rank & 1 == 1)
+            .map(|rank| (rank, self.ranks[rank as usize]))
+    }
+
+    /// Adds `subtree`, the sum of `2^rank` blocks that a fresh
+    /// [`PairwiseSum`] combined, as if they had been pushed one by one
+    /// with [`PairwiseSum::push_block`]. The count of blocks so far must
+    /// be a multiple of `2^rank`.
+    ///
+    /// Why the bits are those of the pushes one by one: let the count be
+    /// `c`, a multiple of `2^rank`, so its bits below `rank` are zero.
+    /// While the `2^rank` blocks are pushed one by one, the count runs
+    /// from `c` to `c + 2^rank − 1` before the last push: its bits below
+    /// `rank` run through those of `0` to `2^rank − 1` and its higher
+    /// bits stay those of `c`. So before the last push every carry stops
+    /// below `rank`, and the ranks below `rank` hold exactly what a fresh
+    /// sum holds after the same pushes (a rank whose bit is clear is
+    /// never read). The last push then carries through every rank below
+    /// `rank`, as the last of `2^rank` pushes into a fresh sum does, and
+    /// arrives at rank `rank` with the carry that a fresh sum stores
+    /// there: `subtree`. From there it continues into the ranks of `c`,
+    /// which is what this function does with `subtree`, leaving the
+    /// ranks below `rank` free and the count `c + 2^rank`.
+    #[cfg(feature = "rayon")]
+    #[inline]
+    pub(crate) fn push_subtree(&mut self, rank: u32, subtree: V) {
+        let mut carry = subtree;
+        let mut rank = rank as usize;
+        let blocks = 1usize << rank;
+        while self.blocks >> rank & 1 == 1 {
+            carry = self.ranks[rank].add(carry);
+            rank += 1;
+        }
+        // `rank < RANKS`, as in `push_block`.
+        self.ranks[rank] = carry;
+        self.blocks = self.blocks.wrapping_add(blocks);
+    }
+
     /// The sum of every block pushed since the last reset.
     #[inline(always)]
     pub(crate) fn total(&self) -> V::Scalar {

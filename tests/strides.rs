@@ -545,3 +545,19 @@ fn the_gradient_of_a_strided_image_is_contiguous() {
         Err(Error::GradientLength { expected: 4, actual: 3 })
     );
 }
+
+#[test]
+fn equal_layouts_compare_equal() {
+    let padded = Layout::padded(2, 3, 4, 6).unwrap();
+    assert_eq!(padded, Layout::strided(&[2, 3, 4], &[18, 6, 1], 0).unwrap());
+    let rgb = Layout::interleaved(3, 4, 3).unwrap();
+    assert_eq!(rgb, Layout::strided(&[3, 3, 4], &[1, 12, 3], 0).unwrap());
+    assert_ne!(rgb, Layout::strided(&[3, 3, 4], &[1, 12, 3], 1).unwrap());
+    // A region of all of a contiguous layout is the same shape, strided.
+    let whole = Layout::new(&[2, 3, 4]).unwrap();
+    assert_ne!(whole, whole.region(0, 0, 3, 4).unwrap());
+    assert_eq!(
+        whole.region(0, 0, 3, 4).unwrap(),
+        Layout::strided(&[2, 3, 4], &[12, 4, 1], 0).unwrap()
+    );
+}

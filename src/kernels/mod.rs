@@ -21,6 +21,8 @@
 //! which is all of them but bare-metal ones such as `x86_64-unknown-none`;
 //! there, the portable and scalar backends serve.
 
+#[cfg(feature = "rayon")]
+mod bands;
 mod norms;
 mod portable;
 mod scalar;
@@ -33,6 +35,10 @@ mod x86_64;
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{
     AxisWeights, Backend, Error, Layout, Norm, Reduction, VolumeLayout,
+};
+#[cfg(feature = "rayon")]
+pub(crate) use bands::{
+    float_gradient_in_bands, float_values_in_bands, integer_values_in_bands,
 };
 pub(crate) use norms::PixelNorm;
 use norms::{norm_gradient_with, norm_values_with};

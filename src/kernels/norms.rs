@@ -323,7 +323,7 @@ pub(crate) fn norm_gradient_with<T: Float, K: FloatKernel<T>>(
 /// anisotropic row gradient, the last vector that fits overlaps the
 /// previous one and recomputes a few elements to the same bits.
 #[inline(always)]
-fn row_norm_gradient<T: Float, K: FloatKernel<T>>(
+pub(super) fn row_norm_gradient<T: Float, K: FloatKernel<T>>(
     kernel: K,
     norm: PixelNorm<T>,
     rows: &GradientRows<'_, T>,

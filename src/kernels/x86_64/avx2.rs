@@ -14,6 +14,8 @@
 
 use core::arch::x86_64::*;
 
+#[cfg(feature = "rayon")]
+use super::super::bands::{BandKernel, BandTask};
 use super::super::norms::{
     self, LaneArithmetic, norm_gradient_with, norm_values_with,
 };
@@ -309,6 +311,30 @@ pub(crate) fn integer_sums<T: Integer, O>(
     }
     // SAFETY: the `Avx2` value proves that the CPU has AVX2.
     unsafe { compiled_for_avx2(kernel, img, layout, out, combine) }
+}
+
+/// One band of a plane (see `kernels::bands`), on AVX2.
+#[cfg(feature = "rayon")]
+#[inline]
+pub(crate) fn run_band<T: Float, W: BandTask<T>>(
+    kernel: Avx2,
+    task: W,
+) -> W::Output
+where
+    Avx2: BandKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float, W: BandTask<T>>(
+        kernel: Avx2,
+        task: W,
+    ) -> W::Output
+    where
+        Avx2: BandKernel<T>,
+    {
+        task.run(kernel)
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe { compiled_for_avx2(kernel, task) }
 }
 
 /// The values each term of a gradient vector chooses among, splatted
