@@ -358,50 +358,60 @@ macro_rules! integer_kernels {
             fn add(&mut self, kernel: $token, a: &[u8], b: &[u8]) {
                 let mut a_runs = a.chunks_exact(3 * $bytes);
                 let mut b_runs = b.chunks_exact(3 * $bytes);
+                // The sums stay in registers for a whole row.
+                let [mut sums0, mut sums1, mut sums2] = self.lanes;
                 for (a, b) in (&mut a_runs).zip(&mut b_runs) {
-                    let registers =
-                        a.chunks_exact($bytes).zip(b.chunks_exact($bytes));
-                    for (k, (a, b)) in registers.enumerate() {
-                        self.add_register(kernel, k, a, b);
+                    let (a0, a12) = a.split_at($bytes);
+                    let (a1, a2) = a12.split_at($bytes);
+                    let (b0, b12) = b.split_at($bytes);
+                    let (b1, b2) = b12.split_at($bytes);
+                    sums0 = Self::add_register(kernel, sums0, a0, b0);
+                    sums1 = Self::add_register(kernel, sums1, a1, b1);
+                    sums2 = Self::add_register(kernel, sums2, a2, b2);
+                    self.runs += 1;
+                    if self.runs == 256 {
+                        self.lanes = [sums0, sums1, sums2];
+                        self.flush(kernel);
+                        [sums0, sums1, sums2] = self.lanes;
                     }
-                    self.end_run(kernel);
                 }
+                self.lanes = [sums0, sums1, sums2];
+
                 let (a, b) = (a_runs.remainder(), b_runs.remainder());
                 if a.is_empty() {
                     return;
                 }
                 let registers = a.chunks($bytes).zip(b.chunks($bytes));
-                for (k, (a, b)) in registers.enumerate() {
-                    if a.len() == $bytes {
-                        self.add_register(kernel, k, a, b);
-                    } else {
-                        let mut padded = ([0u8; $bytes], [0u8; $bytes]);
-                        padded.0[..a.len()].copy_from_slice(a);
-                        padded.1[..b.len()].copy_from_slice(b);
-                        self.add_register(kernel, k, &padded.0, &padded.1);
-                    }
+                for (sums, (a, b)) in self.lanes.iter_mut().zip(registers) {
+                    let mut padded = ([0u8; $bytes], [0u8; $bytes]);
+                    padded.0[..a.len()].copy_from_slice(a);
+                    padded.1[..b.len()].copy_from_slice(b);
+                    *sums =
+                        Self::add_register(kernel, *sums, &padded.0, &padded.1);
                 }
                 self.end_run(kernel);
             }
 
-            /// Adds the differences of register `k` of a run; `a` and `b`
-            /// hold exactly one register.
+            /// `sums` plus the widened differences of one register; `a`
+            /// and `b` hold exactly one register.
             #[inline(always)]
             fn add_register(
-                &mut self,
                 kernel: $token,
-                k: usize,
+                sums: [$register; 2],
                 a: &[u8],
                 b: &[u8],
-            ) {
+            ) -> [$register; 2] {
                 let (a, b) = (kernel.load(a), kernel.load(b));
                 // SAFETY (every block below): the instruction set is
                 // proven by `kernel`.
                 let zero = unsafe { $zero() };
                 let d = unsafe { $or($subs8(a, b), $subs8(b, a)) };
-                let lanes = &mut self.lanes[k];
-                lanes[0] = unsafe { $add16(lanes[0], $unpacklo8(d, zero)) };
-                lanes[1] = unsafe { $add16(lanes[1], $unpackhi8(d, zero)) };
+                unsafe {
+                    [
+                        $add16(sums[0], $unpacklo8(d, zero)),
+                        $add16(sums[1], $unpackhi8(d, zero)),
+                    ]
+                }
             }
 
             /// Counts a run, flushing the lanes before they can overflow.
