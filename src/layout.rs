@@ -542,17 +542,6 @@ impl Layout {
         start as usize
     }
 
-    /// The contiguous layout of one plane of this shape.
-    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
-    pub(crate) const fn one_plane(&self) -> Layout {
-        Layout {
-            planes: 1,
-            height: self.height,
-            width: self.width,
-            strides: None,
-        }
-    }
-
     /// This shape with `strides`, once the distance between its first and
     /// last element is known to fit in `isize`, with the offset: every
     /// address the kernels compute, the offset plus some of the extents,

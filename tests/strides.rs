@@ -371,6 +371,40 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Interleaved float images, gathered a frame at a time, give the
+    /// bits of the copy for every norm, reduction and backend.
+    #[test]
+    fn interleaved_floats_match_the_copy(
+        (view, storage) in interleaved_view().prop_flat_map(storage_f32),
+    ) {
+        let copy = view.contiguous(&storage);
+        let (layout, planar) = (view.layout(), view.planar());
+        let upstream = upstream(planar.planes());
+        for backend in backends() {
+            for norm in NORMS {
+                let config =
+                    TotalVariation::new().with_backend(backend).with_norm(norm);
+                let expected = config.value(&copy, &planar).unwrap();
+                let got = config.value(&storage, &layout).unwrap();
+                prop_assert_eq!(bits(&got), bits(&expected));
+                let (values, grad) = config
+                    .with_reduction(Reduction::Mean)
+                    .value_and_gradient(&storage, &layout, &upstream)
+                    .unwrap();
+                let (expected_values, expected_grad) = config
+                    .with_reduction(Reduction::Mean)
+                    .value_and_gradient(&copy, &planar, &upstream)
+                    .unwrap();
+                prop_assert_eq!(bits(&values), bits(&expected_values));
+                prop_assert_eq!(bits(&grad), bits(&expected_grad));
+            }
+        }
+    }
+}
+
 #[test]
 fn long_interleaved_rows_are_exact() {
     // Rows of 9000 RGB pixels, 27 000 bytes: more than 256 runs of three
