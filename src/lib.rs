@@ -109,6 +109,8 @@
 //!   it, AVX2 is used only when the build enables it
 //!   (`-C target-feature=+avx2`).
 //! - `alloc`: the functions that return a `Vec`.
+//! - `image` (off by default; implies `std`): [`image_layout`] reads an
+//!   `image::ImageBuffer` in place, one plane per channel.
 //!
 //! Without either, the `_into` forms write into slices the caller owns, and
 //! the crate builds for bare-metal targets such as `thumbv7em-none-eabihf`.
@@ -125,6 +127,8 @@ extern crate std;
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
+#[cfg(any(feature = "image", feature = "ndarray"))]
+mod adapters;
 mod bytes;
 mod element;
 mod error;
@@ -135,6 +139,8 @@ mod options;
 mod sum;
 mod volume;
 
+#[cfg(feature = "image")]
+pub use adapters::image_layout;
 pub use bytes::pixels_from_bytes;
 
 /// The examples of README.md, run as doc tests.
