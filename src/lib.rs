@@ -111,6 +111,9 @@
 //! - `alloc`: the functions that return a `Vec`.
 //! - `image` (off by default; implies `std`): [`image_layout`] reads an
 //!   `image::ImageBuffer` in place, one plane per channel.
+//! - `ndarray` (off by default; implies `alloc`): [`ndarray_layout`] gives
+//!   the elements and layout of an `ndarray` array or view of any
+//!   strides, borrowed when they fill their memory, copied otherwise.
 //!
 //! Without either, the `_into` forms write into slices the caller owns, and
 //! the crate builds for bare-metal targets such as `thumbv7em-none-eabihf`.
@@ -141,6 +144,8 @@ mod volume;
 
 #[cfg(feature = "image")]
 pub use adapters::image_layout;
+#[cfg(feature = "ndarray")]
+pub use adapters::ndarray_layout;
 pub use bytes::pixels_from_bytes;
 
 /// The examples of README.md, run as doc tests.

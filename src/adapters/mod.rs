@@ -3,6 +3,10 @@
 
 #[cfg(feature = "image")]
 mod image;
+#[cfg(feature = "ndarray")]
+mod ndarray;
 
 #[cfg(feature = "image")]
 pub use self::image::image_layout;
+#[cfg(feature = "ndarray")]
+pub use self::ndarray::ndarray_layout;
