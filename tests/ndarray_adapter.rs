@@ -398,3 +398,13 @@ fn empty_views_give_empty_or_zero_results() {
     let empty = ArrayD::<f64>::zeros(IxDyn(&[0, 0]));
     assert_eq!(values(&empty.view()), [0.0]);
 }
+
+#[test]
+fn the_copy_error_names_its_size() {
+    let err = Error::ViewCopyAllocation { elements: 1 << 40 };
+    assert_eq!(
+        err.to_string(),
+        "cannot allocate a buffer of 1099511627776 elements to copy an \
+         array view whose elements are not contiguous in memory"
+    );
+}
