@@ -185,6 +185,12 @@ pub enum Error {
         /// Elements in one plane.
         elements: usize,
     },
+    /// The buffer that copies an `ndarray` view whose elements leave gaps
+    /// in memory cannot be allocated.
+    ViewCopyAllocation {
+        /// Elements in the view.
+        elements: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -332,6 +338,11 @@ impl fmt::Display for Error {
                 f,
                 "cannot allocate a buffer of {elements} elements to gather a \
                  plane"
+            ),
+            Error::ViewCopyAllocation { elements } => write!(
+                f,
+                "cannot allocate a buffer of {elements} elements to copy an \
+                 array view whose elements are not contiguous in memory"
             ),
         }
     }

@@ -118,6 +118,11 @@
 //!   planes of at least 2^20 elements into bands of rows, and return the
 //!   bits of the single-threaded calls for every type, norm, reduction
 //!   and backend.
+//! - `image` (off by default; implies `std`): [`image_layout`] reads an
+//!   `image::ImageBuffer` in place, one plane per channel.
+//! - `ndarray` (off by default; implies `alloc`): [`ndarray_layout`] gives
+//!   the elements and layout of an `ndarray` array or view of any
+//!   strides, borrowed when they fill their memory, copied otherwise.
 //!
 //! Without either, the `_into` forms write into slices the caller owns, and
 //! the crate builds for bare-metal targets such as `thumbv7em-none-eabihf`.
@@ -134,6 +139,8 @@ extern crate std;
 #[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
+#[cfg(any(feature = "image", feature = "ndarray"))]
+mod adapters;
 mod bytes;
 mod element;
 mod error;
@@ -146,6 +153,10 @@ mod parallel;
 mod sum;
 mod volume;
 
+#[cfg(feature = "image")]
+pub use adapters::image_layout;
+#[cfg(feature = "ndarray")]
+pub use adapters::ndarray_layout;
 pub use bytes::pixels_from_bytes;
 
 /// The examples of README.md, run as doc tests.
