@@ -321,13 +321,13 @@ impl fmt::Display for Error {
             Error::StrideBeforeStart { axis: Some(axis), before } => write!(
                 f,
                 "the stride of dimension {axis} takes the layout before the \
-                 start of the slice: its first element is {before} elements \
-                 before index 0"
+                 start of the slice: its first element would be at index \
+                 -{before}"
             ),
             Error::StrideBeforeStart { axis: None, before } => write!(
                 f,
                 "the layout's offset is before the start of the slice: its \
-                 first element is {before} elements before index 0"
+                 first element would be at index -{before}"
             ),
             Error::GatherNeedsAlloc { column_stride } => write!(
                 f,

@@ -158,7 +158,9 @@ impl Layout {
         self.height * self.width
     }
 
-    /// Elements in all planes: the length the image slice must have.
+    /// Elements in all planes, `planes·H·W`: the length of a gradient,
+    /// and of the image slice of a contiguous layout (a strided layout's
+    /// slice only has to hold every element the layout places).
     ///
     /// ```
     /// # use total_variation::Layout;
@@ -466,7 +468,9 @@ impl Layout {
         self.strides.is_none()
     }
 
-    /// Elements from the start of one row to the start of the next.
+    /// Elements from the start of one row to the start of the next
+    /// (`isize::MAX` for a contiguous shape with no element whose width
+    /// does not fit in `isize`).
     ///
     /// ```
     /// # use total_variation::Layout;
@@ -478,8 +482,9 @@ impl Layout {
     pub const fn row_stride(&self) -> isize {
         match self.strides {
             Some(strides) => strides.row,
-            // `planar` checked that `height·width` fits in `usize`, and a
-            // slice of a width beyond `isize::MAX` cannot exist.
+            // Only a shape with no element can be wider than `isize::MAX`
+            // (no slice is that long); its rows are never read.
+            None if self.width > isize::MAX as usize => isize::MAX,
             None => self.width as isize,
         }
     }
@@ -503,6 +508,19 @@ impl Layout {
     /// kernels read rows in place.
     pub(crate) const fn has_contiguous_rows(&self) -> bool {
         self.column_stride() == 1 || self.width <= 1
+    }
+
+    /// Whether the float kernels must gather the planes into a buffer:
+    /// rows that are not contiguous.
+    pub(crate) const fn needs_gather(&self) -> bool {
+        !self.has_contiguous_rows()
+    }
+
+    /// Whether the integer kernels must gather the planes into a buffer:
+    /// rows that are not contiguous, unless they hold interleaved pixels,
+    /// which the integer kernels sum in place.
+    pub(crate) fn integers_need_gather(&self) -> bool {
+        self.needs_gather() && self.interleaved_channels().is_none()
     }
 
     /// The channel count `C` when the planes are the channels of
