@@ -12,9 +12,12 @@
 //!
 //! An image is a flat, row-major slice with a shape `(*, H, W)`: zero or
 //! more leading dimensions (batch, channels, …), then height and width.
-//! A strided [`Layout`] reads other memory in place: rows padded to a
-//! pitch, a region of a larger frame, interleaved channels (`H×W×C`, one
-//! result per channel) or any tensor view with element strides.
+//! A strided [`Layout`] describes other memory, so the caller never
+//! copies it into planar form: rows padded to a pitch, a region of a
+//! larger frame, interleaved channels (`H×W×C`, one result per channel)
+//! or any tensor view with element strides. Rows whose pixels are
+//! consecutive are read in place; others are gathered through a buffer
+//! (see [`Layout::strided`]).
 //! One value comes out per plane, in row-major order of the leading
 //! dimensions. It is a loss and a regulariser (denoising, style transfer,
 //! radiance-field grids), and a measure of sharpness or noise.

@@ -325,8 +325,10 @@ impl TotalVariation {
     /// when `upstream` does not hold one value per plane,
     /// [`Error::GradientLength`] when `grad` does not hold
     /// [`Layout::len`] elements (the gradient is contiguous, planes one
-    /// after the other, whatever the strides of `img`), and [`Error::BackendUnavailable`] when the configured backend
-    /// cannot run here.
+    /// after the other, whatever the strides of `img`),
+    /// [`Error::GatherAllocation`] or [`Error::GatherNeedsAlloc`] as in
+    /// [`TotalVariation::value_into`], and [`Error::BackendUnavailable`]
+    /// when the configured backend cannot run here.
     ///
     /// ```
     /// use total_variation::{Layout, TotalVariation};
@@ -364,7 +366,8 @@ impl TotalVariation {
         )
     }
 
-    /// The gradient of `Σₚ upstream[p] · TVₚ`, shaped like `img`.
+    /// The gradient of `Σₚ upstream[p] · TVₚ`, shaped like the layout:
+    /// contiguous, [`Layout::len`] elements.
     ///
     /// # Errors
     ///
@@ -449,7 +452,8 @@ impl TotalVariation {
     }
 
     /// The values, one per plane, and the gradient of
-    /// `Σₚ upstream[p] · TVₚ`, shaped like `img`, in one pass.
+    /// `Σₚ upstream[p] · TVₚ` (contiguous, [`Layout::len`] elements), in
+    /// one pass.
     ///
     /// # Errors
     ///

@@ -101,6 +101,11 @@ impl TotalVariation {
     /// pool (the global one, or the one a caller
     /// [`install`](rayon::ThreadPool::install)s), with the same bits.
     ///
+    /// Batches are cut into chunks of planes and large planes into bands
+    /// of rows; small images and strided layouts (see
+    /// [`Layout::strided`]) run on the calling thread. The same holds for
+    /// every `par_*` method.
+    ///
     /// # Errors
     ///
     /// As [`TotalVariation::value_into`].

@@ -53,7 +53,7 @@ impl View {
 pub fn check_strided(data: &[u8]) {
     let mut bytes = Bytes::new(data);
     let dims = 2 + usize::from(bytes.byte() % 4);
-    // At most 3·3·40·300 elements.
+    // At most 3·3·3·40·300 elements.
     let shape: Vec<usize> = (0..dims)
         .map(|axis| match (bytes.byte(), dims - axis) {
             (b, 3..) => usize::from(b % 4),
