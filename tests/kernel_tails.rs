@@ -405,3 +405,57 @@ fn byte_views_at_every_offset() {
     byte_views::<i16>();
     byte_views::<u8>();
 }
+
+/// Interleaved `u8` pixels, summed per channel straight over the rows:
+/// row runs around one and two runs of three registers (48 and 96 bytes
+/// on SSE2, 96 and 192 on AVX2), with 3 and 4 channels and a region that
+/// starts inside a row, against the channels copied into planes here.
+#[test]
+fn interleaved_u8_matches_its_planes() {
+    let widths: &[usize] = if cfg!(miri) {
+        &[2, 15, 17, 33, 65]
+    } else {
+        &[2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97]
+    };
+    for &channels in &[3usize, 4] {
+        for &width in widths {
+            let (height, full_width) = (3, width + 1);
+            let mut sequence = Sequence(0x1eaf + width as u64);
+            let img: Vec<u8> = (0..height * full_width * channels)
+                .map(|_| {
+                    let r = sequence.next();
+                    [0, 255, r as u8][(r >> 60) as usize % 3]
+                })
+                .collect();
+            let layout = Layout::interleaved(height, full_width, channels)
+                .unwrap()
+                .region(0, 1, height, width)
+                .unwrap();
+            // Channel `c` of pixel `(i, j)` of the region.
+            let planes: Vec<u8> = (0..channels)
+                .flat_map(|c| {
+                    let img = &img;
+                    (0..height).flat_map(move |i| {
+                        (0..width).map(move |j| {
+                            img[(i * full_width + j + 1) * channels + c]
+                        })
+                    })
+                })
+                .collect();
+            let planar = Layout::new(&[channels, height, width]).unwrap();
+            let expected = TotalVariation::new()
+                .with_backend(Backend::Scalar)
+                .exact_sum(&planes, &planar)
+                .unwrap();
+            for backend in [Backend::Scalar].into_iter().chain(fast_backends())
+            {
+                let tv = TotalVariation::new().with_backend(backend);
+                assert_eq!(
+                    tv.exact_sum(&img, &layout).unwrap(),
+                    expected,
+                    "{backend:?} {channels} channels, width {width}"
+                );
+            }
+        }
+    }
+}

@@ -157,7 +157,7 @@ fn check_float<T: FloatElement + CanonicalBits>(
 }
 
 /// [`check_float`] for every configuration, in `f32` and `f64`, on
-/// pixels scaled by `scale` and the upstream values `g`.
+/// pixels from `seed` and one upstream value per plane.
 fn check_all_floats(shape: &[usize], seed: u64) {
     let layout = Layout::new(shape).unwrap();
     let img = pixels(layout.len(), seed);
@@ -397,13 +397,17 @@ proptest! {
                 check_float(tv, &img, &layout, &upstream, f32::NAN);
             }
         }
-        let u16s: Vec<u16> = img.iter().map(|&v| (v * 65535.0) as u16).collect();
+        let u16s: Vec<u16> =
+            img.iter().map(|&v| (v * 65535.0) as u16).collect();
         check_integer(&u16s, &layout);
     }
 }
 
 /// Strided layouts (padded rows, interleaved channels, a region) give the
-/// single-threaded bits.
+/// single-threaded bits. They run whole on the calling thread for now: the
+/// pieces of the other splits cut the slice into contiguous planes, which
+/// gave wrong lengths and values for strided layouts before they were
+/// kept whole.
 #[test]
 fn strided_layouts() {
     let (height, width) = (300, 301);

@@ -188,7 +188,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Values, gradients and the one-pass call of a strided view have the
-    /// bits of the contiguous copy, for every norm, reduction and backend.
+    /// bits of the contiguous copy, for every norm, reduction and backend,
+    /// in `f32` and `f64`.
     #[test]
     fn floats_match_the_contiguous_copy(
         (view, storage) in valid_view().prop_flat_map(storage_f32),
@@ -218,6 +219,23 @@ proptest! {
                         .unwrap();
                     prop_assert_eq!(bits(&values), bits(&expected));
                     prop_assert_eq!(bits(&grad), bits(&expected_grad));
+
+                    // The same pixels in f64, eight lanes to a vector.
+                    let storage64: Vec<f64> =
+                        storage.iter().map(|&v| f64::from(v)).collect();
+                    let copy64 = view.contiguous(&storage64);
+                    let upstream64: Vec<f64> =
+                        upstream.iter().map(|&v| f64::from(v)).collect();
+                    let expected = config.value(&copy64, &planar).unwrap();
+                    let got = config.value(&storage64, &layout).unwrap();
+                    prop_assert_eq!(bits64(&got), bits64(&expected));
+                    let expected_grad = config
+                        .gradient(&copy64, &planar, &upstream64)
+                        .unwrap();
+                    let grad = config
+                        .gradient(&storage64, &layout, &upstream64)
+                        .unwrap();
+                    prop_assert_eq!(bits64(&grad), bits64(&expected_grad));
                 }
             }
         }
@@ -236,7 +254,8 @@ proptest! {
             state ^= state << 17;
             state
         };
-        let bytes: Vec<u8> = (0..view.storage_len).map(|_| next() as u8).collect();
+        let bytes: Vec<u8> =
+            (0..view.storage_len).map(|_| next() as u8).collect();
         let words: Vec<i16> =
             (0..view.storage_len).map(|_| next() as i16).collect();
         let (layout, planar) = (view.layout(), view.planar());
@@ -526,7 +545,8 @@ fn layout_errors_name_their_cause() {
             plane_width: 4,
         })
     );
-    assert!(region.unwrap_err().to_string().contains("2×2 at row 2, column 1"));
+    let message = region.unwrap_err().to_string();
+    assert!(message.contains("2×2 at row 2, column 1"));
 }
 
 #[test]
@@ -556,7 +576,7 @@ fn slice_errors_name_the_stride() {
     let layout = Layout::strided(&[2, 2], &[-2, 1], 1).unwrap();
     let err = config.value(&img, &layout).unwrap_err();
     assert_eq!(err, Error::StrideBeforeStart { axis: Some(0), before: 1 });
-    assert!(err.to_string().contains("1 elements before index 0"));
+    assert!(err.to_string().contains("would be at index -1"));
     // An empty view reads nothing, wherever it points.
     let layout = Layout::strided(&[0, 3], &[1000, 1], 1000).unwrap();
     assert_eq!(config.value(&img, &layout).unwrap(), [0.0]);
@@ -594,4 +614,16 @@ fn equal_layouts_compare_equal() {
         whole.region(0, 0, 3, 4).unwrap(),
         Layout::strided(&[2, 3, 4], &[12, 4, 1], 0).unwrap()
     );
+}
+
+#[test]
+fn strides_of_contiguous_layouts() {
+    let layout = Layout::new(&[2, 3, 4]).unwrap();
+    assert_eq!((layout.row_stride(), layout.column_stride()), (4, 1));
+    // A shape with no element may be wider than any slice.
+    let empty = Layout::new(&[0, usize::MAX]).unwrap();
+    assert_eq!(empty.row_stride(), isize::MAX);
+    // One plane of no row.
+    let tv = TotalVariation::new().value::<f32>(&[], &empty).unwrap();
+    assert_eq!(tv, [0.0]);
 }
