@@ -627,3 +627,32 @@ impl Layout {
 fn stride(count: usize) -> Result<isize, Error> {
     isize::try_from(count).map_err(|_| Error::ShapeOverflow)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Error, Layout, TotalVariation};
+
+    /// Rows whose pixels are not consecutive are gathered through a
+    /// buffer: without an allocator, an error; rows whose pixels are
+    /// consecutive are read in place either way.
+    #[test]
+    fn gathering_needs_an_allocator() {
+        let img = [0.0f32, 9.0, 1.0, 9.0, 3.0];
+        let every_other = Layout::strided(&[1, 3], &[5, 2], 0).unwrap();
+        let mut out = [f32::NAN];
+        let result =
+            TotalVariation::new().value_into(&img, &every_other, &mut out);
+        if cfg!(feature = "alloc") {
+            assert_eq!(result, Ok(()));
+            assert_eq!(out, [1.0 + 2.0]);
+        } else {
+            assert_eq!(
+                result,
+                Err(Error::GatherNeedsAlloc { column_stride: 2 })
+            );
+        }
+        let in_place = Layout::padded(1, 1, 3, 5).unwrap();
+        TotalVariation::new().value_into(&img, &in_place, &mut out).unwrap();
+        assert_eq!(out, [9.0 + 8.0]);
+    }
+}
