@@ -154,6 +154,12 @@ pub enum Error {
         plane_width: usize,
     },
     /// A strided layout places an element past the end of the slice.
+    ///
+    /// Dimensions are counted as in the shape of
+    /// [`Layout::strided`](crate::Layout::strided), from 0: for
+    /// [`Layout::interleaved`](crate::Layout::interleaved) and
+    /// [`Layout::padded`](crate::Layout::padded), 0 is the channels or
+    /// planes, 1 the rows and 2 the columns.
     StrideOutOfBounds {
         /// The first dimension, innermost first, whose stride takes the
         /// elements past the end; `None` when the offset already is.
@@ -164,6 +170,7 @@ pub enum Error {
         len: usize,
     },
     /// A strided layout places an element before the start of the slice.
+    /// Dimensions are counted as for [`Error::StrideOutOfBounds`].
     StrideBeforeStart {
         /// The first dimension, innermost first, whose (negative) stride
         /// takes the elements before the start; `None` when the offset
@@ -202,7 +209,8 @@ impl fmt::Display for Error {
                  got {dims}"
             ),
             Error::ShapeOverflow => f.write_str(
-                "the number of elements in the shape does not fit in usize",
+                "the number of elements in the shape, or the span of a \
+                 strided layout, does not fit in usize",
             ),
             Error::LengthMismatch { expected, actual } => write!(
                 f,

@@ -369,7 +369,14 @@ impl Layout {
     /// Describes an interleaved image of `height` rows of `width` pixels
     /// of `channels` values each (`H×W×C`, as RGB and RGBA frames are
     /// stored): one plane per channel, so the results come out one per
-    /// channel, and a gradient comes out planar, `C×H×W`.
+    /// channel, and a gradient comes out planar, `C×H×W`. Height comes
+    /// first, as in every shape of this crate (image libraries often give
+    /// width first).
+    ///
+    /// Rows padded to a pitch of `P ≥ width` pixels are the region of
+    /// the first `width` pixels of an image `P` pixels wide:
+    /// `Layout::interleaved(height, P, channels)?.region(0, 0, height,
+    /// width)?`; the last row then needs only its `width` pixels.
     ///
     /// # Errors
     ///
@@ -383,6 +390,15 @@ impl Layout {
     /// let layout = Layout::interleaved(1, 2, 3)?;
     /// let tv = TotalVariation::new().value(&img, &layout)?;
     /// assert_eq!(tv, [5.0, 0.0, 100.0]);
+    ///
+    /// // The same pixels in rows padded to 3 pixels (the padding is 99).
+    /// let padded = [
+    ///     0u8, 10, 200, 5, 10, 100, 99, 99, 99, //
+    ///     0, 10, 200, 5, 10, 100,
+    /// ];
+    /// let layout = Layout::interleaved(2, 3, 3)?.region(0, 0, 2, 2)?;
+    /// let tv = TotalVariation::new().value(&padded, &layout)?;
+    /// assert_eq!(tv, [10.0, 0.0, 200.0]);
     /// # Ok::<(), total_variation::Error>(())
     /// ```
     pub fn interleaved(

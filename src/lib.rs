@@ -267,8 +267,9 @@ pub fn total_variation_grad<T: FloatElement>(
 ///
 /// # Errors
 ///
-/// As [`total_variation_grad`], and [`Error::GradientLength`] when `grad`
-/// is not as long as `img`.
+/// As [`total_variation_grad`] (but for [`Error::OutputAllocation`]: it
+/// allocates nothing), and [`Error::GradientLength`] when `grad` is not as
+/// long as `img`.
 ///
 /// ```
 /// use total_variation::{Reduction, total_variation_grad_into};

@@ -25,6 +25,10 @@ use crate::{Element, Error, Layout};
 /// larger image in place, pass the whole image and cut the rectangle with
 /// [`Layout::region`].
 ///
+/// The slice borrows from `array`, so a view made for the call must be
+/// bound to a variable first (`let view = img.t();`, then
+/// `ndarray_layout(&view)`), not passed as a temporary.
+///
 /// [`permuted_axes`]: ndarray::ArrayBase::permuted_axes
 /// [`t`]: ndarray::ArrayRef::t
 /// [`invert_axis`]: ndarray::LayoutRef::invert_axis
