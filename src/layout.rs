@@ -520,16 +520,11 @@ impl Layout {
         }
     }
 
-    /// Whether each row's elements are consecutive in the slice, so the
-    /// kernels read rows in place.
-    pub(crate) const fn has_contiguous_rows(&self) -> bool {
-        self.column_stride() == 1 || self.width <= 1
-    }
-
     /// Whether the float kernels must gather the planes into a buffer:
-    /// rows that are not contiguous.
+    /// the elements of a row are not consecutive in the slice. Otherwise
+    /// the kernels read the rows in place.
     pub(crate) const fn needs_gather(&self) -> bool {
-        !self.has_contiguous_rows()
+        self.column_stride() != 1 && self.width > 1
     }
 
     /// Whether the integer kernels must gather the planes into a buffer:

@@ -352,9 +352,7 @@ impl TotalVariation {
         upstream: &[T],
         grad: &mut [T],
     ) -> Result<(), Error> {
-        layout.check_len(img.len())?;
-        check_upstream(upstream, layout)?;
-        check_gradient_len(grad.len(), layout.len())?;
+        check_gradient_args(img, layout, upstream, None, grad.len())?;
         T::gradient(
             img,
             layout,
@@ -435,10 +433,8 @@ impl TotalVariation {
         values: &mut [T],
         grad: &mut [T],
     ) -> Result<(), Error> {
-        layout.check_len(img.len())?;
-        check_upstream(upstream, layout)?;
-        check_output_len(values.len(), layout.planes())?;
-        check_gradient_len(grad.len(), layout.len())?;
+        let values_len = Some(values.len());
+        check_gradient_args(img, layout, upstream, values_len, grad.len())?;
         T::value_and_gradient(
             img,
             layout,
@@ -480,12 +476,8 @@ impl TotalVariation {
         layout: &Layout,
         upstream: &[T],
     ) -> Result<(Vec<T>, Vec<T>), Error> {
-        layout.check_len(img.len())?;
-        // Before allocating: `upstream` has as many values as there are
-        // planes, so one per plane can be allocated too.
-        check_upstream(upstream, layout)?;
-        let mut values = output_vec(layout.planes())?;
-        let mut grad = output_vec(layout.len())?;
+        let (mut values, mut grad) =
+            value_and_gradient_outputs(img, layout, upstream)?;
         self.value_and_gradient_into(
             img,
             layout,
@@ -790,13 +782,22 @@ pub(crate) fn check_upstream<T>(
     check_upstream_len(upstream.len(), layout.planes())
 }
 
+/// `Ok` when a slice holds the `expected` count, else the error that
+/// `mismatch(expected, actual)` builds.
+fn check_count(
+    actual: usize,
+    expected: usize,
+    mismatch: fn(usize, usize) -> Error,
+) -> Result<(), Error> {
+    if actual == expected { Ok(()) } else { Err(mismatch(expected, actual)) }
+}
+
 /// Checks that the upstream gradient has `expected` values.
 fn check_upstream_len(actual: usize, expected: usize) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::UpstreamLength { expected, actual })
-    }
+    check_count(actual, expected, |expected, actual| Error::UpstreamLength {
+        expected,
+        actual,
+    })
 }
 
 /// Checks that an output slice of values has `expected` values.
@@ -804,11 +805,10 @@ pub(crate) fn check_output_len(
     actual: usize,
     expected: usize,
 ) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::OutputLength { expected, actual })
-    }
+    check_count(actual, expected, |expected, actual| Error::OutputLength {
+        expected,
+        actual,
+    })
 }
 
 /// Checks that a gradient slice has `expected` elements.
@@ -816,11 +816,44 @@ pub(crate) fn check_gradient_len(
     actual: usize,
     expected: usize,
 ) -> Result<(), Error> {
-    if actual == expected {
-        Ok(())
-    } else {
-        Err(Error::GradientLength { expected, actual })
+    check_count(actual, expected, |expected, actual| Error::GradientLength {
+        expected,
+        actual,
+    })
+}
+
+/// Checks the arguments of a gradient call, in the documented order: the
+/// image, the upstream gradient, the values' output (`values`, the length
+/// of the slice for the values, for the one-pass calls) and the
+/// gradient's output.
+pub(crate) fn check_gradient_args<T>(
+    img: &[T],
+    layout: &Layout,
+    upstream: &[T],
+    values: Option<usize>,
+    grad: usize,
+) -> Result<(), Error> {
+    layout.check_len(img.len())?;
+    check_upstream(upstream, layout)?;
+    if let Some(values) = values {
+        check_output_len(values, layout.planes())?;
     }
+    check_gradient_len(grad, layout.len())
+}
+
+/// The outputs of a one-pass call that returns them: one value per plane
+/// and the gradient, allocated once the image and the upstream gradient
+/// are known to match the layout (so a shape of many empty planes cannot
+/// ask for more memory than the upstream gradient shows).
+#[cfg(feature = "alloc")]
+pub(crate) fn value_and_gradient_outputs<T: Copy + Default>(
+    img: &[T],
+    layout: &Layout,
+    upstream: &[T],
+) -> Result<(Vec<T>, Vec<T>), Error> {
+    layout.check_len(img.len())?;
+    check_upstream(upstream, layout)?;
+    Ok((output_vec(layout.planes())?, output_vec(layout.len())?))
 }
 
 /// Checks the image length, and that an integer plane's total fits.

@@ -23,8 +23,8 @@
 use rayon::prelude::*;
 
 use crate::options::{
-    check_gradient_len, check_image, check_output_len, check_upstream,
-    output_vec,
+    check_gradient_args, check_image, check_output_len, output_vec,
+    value_and_gradient_outputs,
 };
 use crate::{Element, Error, FloatElement, Layout, TotalVariation};
 use alloc::vec::Vec;
@@ -208,9 +208,7 @@ impl TotalVariation {
         upstream: &[T],
         grad: &mut [T],
     ) -> Result<(), Error> {
-        layout.check_len(img.len())?;
-        check_upstream(upstream, layout)?;
-        check_gradient_len(grad.len(), layout.len())?;
+        check_gradient_args(img, layout, upstream, None, grad.len())?;
         match Split::for_current_pool(layout) {
             Split::Whole => self.gradient_into(img, layout, upstream, grad),
             Split::Planes { planes_per_chunk } => {
@@ -299,10 +297,8 @@ impl TotalVariation {
         values: &mut [T],
         grad: &mut [T],
     ) -> Result<(), Error> {
-        layout.check_len(img.len())?;
-        check_upstream(upstream, layout)?;
-        check_output_len(values.len(), layout.planes())?;
-        check_gradient_len(grad.len(), layout.len())?;
+        let values_len = Some(values.len());
+        check_gradient_args(img, layout, upstream, values_len, grad.len())?;
         match Split::for_current_pool(layout) {
             Split::Whole => self
                 .value_and_gradient_into(img, layout, upstream, values, grad),
@@ -369,10 +365,8 @@ impl TotalVariation {
         layout: &Layout,
         upstream: &[T],
     ) -> Result<(Vec<T>, Vec<T>), Error> {
-        layout.check_len(img.len())?;
-        check_upstream(upstream, layout)?;
-        let mut values = output_vec(layout.planes())?;
-        let mut grad = output_vec(layout.len())?;
+        let (mut values, mut grad) =
+            value_and_gradient_outputs(img, layout, upstream)?;
         self.par_value_and_gradient_into(
             img,
             layout,

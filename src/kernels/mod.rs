@@ -739,7 +739,7 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 }
 
 /// Calls `run` with the planes of an image whose rows are not contiguous
-/// ([`Layout::has_contiguous_rows`]), gathered into a contiguous buffer:
+/// ([`Layout::needs_gather`]), gathered into a contiguous buffer:
 /// the range of plane indices, their pixels and their layout.
 ///
 /// The planes of small interleaved frames
@@ -993,8 +993,8 @@ impl<'a, T> PlaneRows<'a, T> {
     }
 }
 
-/// The planes of an image whose rows are contiguous
-/// ([`Layout::has_contiguous_rows`]), checked against `img`.
+/// The planes of an image whose rows are contiguous (no
+/// [`Layout::needs_gather`]), checked against `img`.
 #[inline(always)]
 pub(crate) fn plane_rows<'a, T>(
     img: &'a [T],
