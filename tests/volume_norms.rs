@@ -9,6 +9,9 @@
 
 #![cfg(feature = "alloc")]
 
+mod common;
+
+use common::{bits, bits32, fast_backends};
 use proptest::prelude::*;
 use total_variation::{
     AxisWeights, Backend, Error, Layout, Norm, Reduction, TotalVariation,
@@ -19,29 +22,6 @@ const REDUCTIONS: [Reduction; 2] = [Reduction::Sum, Reduction::Mean];
 
 const NORMS: [Norm; 3] =
     [Norm::Isotropic, Norm::SquaredL2, Norm::Smooth { epsilon: 0.5 }];
-
-/// The backends other than the scalar one that run here.
-fn fast_backends() -> Vec<Backend> {
-    [Backend::Auto, Backend::Portable, Backend::Avx2]
-        .into_iter()
-        .filter(|backend| backend.is_available())
-        .collect()
-}
-
-/// Bits, with every NaN as one (its sign and payload are unspecified).
-fn bits(values: &[f64]) -> Vec<u64> {
-    values
-        .iter()
-        .map(|v| if v.is_nan() { f64::NAN } else { *v }.to_bits())
-        .collect()
-}
-
-fn bits32(values: &[f32]) -> Vec<u32> {
-    values
-        .iter()
-        .map(|v| if v.is_nan() { f32::NAN } else { *v }.to_bits())
-        .collect()
-}
 
 /// Asserts that every value is within `tolerance · max(1, |expected|)`.
 fn assert_close(got: &[f64], expected: &[f64], tolerance: f64) {

@@ -4,6 +4,9 @@
 
 #![cfg(feature = "alloc")]
 
+mod common;
+
+use common::{bits, bits32, fast_backends};
 use proptest::prelude::*;
 use total_variation::{
     AxisWeights, Backend, Error, Layout, Reduction, TotalVariation,
@@ -11,29 +14,6 @@ use total_variation::{
 };
 
 const REDUCTIONS: [Reduction; 2] = [Reduction::Sum, Reduction::Mean];
-
-/// The backends other than the scalar one that run here.
-fn fast_backends() -> Vec<Backend> {
-    [Backend::Auto, Backend::Portable, Backend::Avx2]
-        .into_iter()
-        .filter(|backend| backend.is_available())
-        .collect()
-}
-
-/// Bits, with every NaN as one (its sign and payload are unspecified).
-fn bits(values: &[f64]) -> Vec<u64> {
-    values
-        .iter()
-        .map(|v| if v.is_nan() { f64::NAN } else { *v }.to_bits())
-        .collect()
-}
-
-fn bits32(values: &[f32]) -> Vec<u32> {
-    values
-        .iter()
-        .map(|v| if v.is_nan() { f32::NAN } else { *v }.to_bits())
-        .collect()
-}
 
 /// Element `(v, z, y, x)` of a volume batch.
 struct Volume<'a> {
