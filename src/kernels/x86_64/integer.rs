@@ -37,13 +37,34 @@ impl Sse2 {
 /// The absolute differences of interleaved bytes, summed per byte
 /// position of a run of three registers (`RUN` bytes); see
 /// `interleaved_sums`.
+///
+/// Each register of the run has two 16-bit accumulators: `[all, odd]`.
+/// `all` adds the byte differences read as 16-bit lanes, `e + 256·o` for
+/// the even byte `e` and the odd byte `o` of a lane, wrapping; `odd` adds
+/// `o` alone. After `n ≤ 257` runs the odd bytes' sum `Σo ≤ 255·n` is
+/// exact in `odd`, and the even bytes' `Σe = all − 256·odd (mod 2^16)`
+/// is exact too because it is below `2^16`. Three instructions per
+/// register of differences: a shift and two additions.
 struct PositionSums<R, const RUN: usize> {
-    /// Per register of the run, the 16-bit sums of its low and high bytes.
+    /// Per register of the run, its `[all, odd]` accumulators.
     lanes: [[R; 2]; 3],
     /// Runs added to `lanes` since they were last flushed.
     runs: usize,
     /// The flushed totals, per byte position of the run.
     positions: [u64; RUN],
+}
+
+/// Adds the 16-bit sums of the even and odd bytes of a register to the
+/// totals of its byte positions: `even[i]` to `positions[2i]`, `odd[i]`
+/// to `positions[2i + 1]`. Out of line: it runs once per 256 runs.
+#[inline(never)]
+fn add_lanes(positions: &mut [u64], even: &[u16], odd: &[u16]) {
+    for (pair, (&e, &o)) in
+        positions.chunks_exact_mut(2).zip(even.iter().zip(odd))
+    {
+        pair[0] += u64::from(e);
+        pair[1] += u64::from(o);
+    }
 }
 
 /// Vectors of 16-bit differences between two flushes of the `i32` lanes:
@@ -59,7 +80,8 @@ macro_rules! integer_kernels {
         subs16 = $subs16:ident, or = $or:ident, xor = $xor:ident,
         madd = $madd:ident, storeu = $storeu:ident, and = $and:ident,
         subs8 = $subs8:ident, add16 = $add16:ident,
-        unpacklo8 = $unpacklo8:ident, unpackhi8 = $unpackhi8:ident
+        srli16 = $srli16:ident, slli16 = $slli16:ident,
+        sub16 = $sub16:ident
     ) => {
         // The SSE2 intrinsics need no `unsafe` in a crate compiled with
         // SSE2; the AVX2 ones do. One body serves both.
@@ -298,10 +320,11 @@ macro_rules! integer_kernels {
             /// Reads the rows in runs of three registers, whose length is
             /// a multiple of the channel count, so each byte position of a
             /// run always holds the same channel. The absolute differences
-            /// are widened to 16-bit lanes per position and added up; at
-            /// least every 256 runs, before a lane can pass 256·255 < 2^16,
-            /// they are flushed into a `u64` per position. The positions
-            /// are added up per channel at the end.
+            /// are added up per position in 16-bit lanes (see
+            /// `PositionSums`), flushed into a `u64` per position every
+            /// 256 runs, before they can overflow. The positions are added
+            /// up per channel at the end. Each register of a row serves
+            /// its horizontal and its vertical differences.
             #[inline(always)]
             fn interleaved_sums<'a>(
                 self,
@@ -321,11 +344,20 @@ macro_rules! integer_kernels {
                     PositionSums::<$register, { 3 * $bytes }>::new(self);
                 let mut above: Option<&[u8]> = None;
                 for row in rows {
-                    let left = &row[..row.len().saturating_sub(channels)];
-                    let right = row.get(channels..).unwrap_or_default();
-                    horizontal_sums.add(self, left, right);
-                    if let Some(above) = above {
-                        vertical_sums.add(self, above, row);
+                    match above {
+                        Some(above) => PositionSums::<$register, { 3 * $bytes }>::add_row_pair(
+                            self,
+                            &mut vertical_sums,
+                            &mut horizontal_sums,
+                            above,
+                            row,
+                            channels,
+                        ),
+                        None => {
+                            let end = row.len().saturating_sub(channels);
+                            let right = row.get(channels..).unwrap_or_default();
+                            horizontal_sums.add(self, &row[..end], right);
+                        }
                     }
                     above = Some(row);
                 }
@@ -350,32 +382,117 @@ macro_rules! integer_kernels {
                 }
             }
 
+            /// Adds the vertical differences between `above` and `row`
+            /// to `vertical` and the horizontal ones of `row`, `channels`
+            /// apart, to `horizontal`, reading each register of `row`
+            /// once for both while whole runs of horizontal differences
+            /// remain; then the rest of each term on its own.
+            #[inline(always)]
+            fn add_row_pair(
+                kernel: $token,
+                vertical: &mut Self,
+                horizontal: &mut Self,
+                above: &[u8],
+                row: &[u8],
+                channels: usize,
+            ) {
+                const RUN: usize = 3 * $bytes;
+                let pairs = row.len().saturating_sub(channels) / RUN;
+                let end = pairs * RUN;
+                // `end + channels ≤ row.len()`, and `above` is as long as
+                // `row`.
+                let mut runs = row[..end]
+                    .chunks_exact(RUN)
+                    .zip(row[channels..end + channels].chunks_exact(RUN))
+                    .zip(above[..end].chunks_exact(RUN));
+                let mut left = pairs;
+                while left > 0 {
+                    // A batch of runs with the sums in registers and no
+                    // count to keep, then the flushes that are due. The
+                    // terms count their runs apart: the first row and the
+                    // rests add runs to one term only.
+                    let batch = left
+                        .min(256 - vertical.runs)
+                        .min(256 - horizontal.runs);
+                    let [mut v0, mut v1, mut v2] = vertical.lanes;
+                    let [mut h0, mut h1, mut h2] = horizontal.lanes;
+                    for ((x, next), up) in (&mut runs).take(batch) {
+                        let (x0, x12) = x.split_at($bytes);
+                        let (x1, x2) = x12.split_at($bytes);
+                        let (n0, n12) = next.split_at($bytes);
+                        let (n1, n2) = n12.split_at($bytes);
+                        let (u0, u12) = up.split_at($bytes);
+                        let (u1, u2) = u12.split_at($bytes);
+                        let x0 = kernel.load(x0);
+                        h0 = Self::add_register(kernel, h0, x0, kernel.load(n0));
+                        v0 = Self::add_register(kernel, v0, kernel.load(u0), x0);
+                        let x1 = kernel.load(x1);
+                        h1 = Self::add_register(kernel, h1, x1, kernel.load(n1));
+                        v1 = Self::add_register(kernel, v1, kernel.load(u1), x1);
+                        let x2 = kernel.load(x2);
+                        h2 = Self::add_register(kernel, h2, x2, kernel.load(n2));
+                        v2 = Self::add_register(kernel, v2, kernel.load(u2), x2);
+                    }
+                    vertical.lanes = [v0, v1, v2];
+                    horizontal.lanes = [h0, h1, h2];
+                    vertical.runs += batch;
+                    horizontal.runs += batch;
+                    left -= batch;
+                    if vertical.runs == 256 {
+                        vertical.flush(kernel);
+                    }
+                    if horizontal.runs == 256 {
+                        horizontal.flush(kernel);
+                    }
+                }
+
+                let last = row.len().saturating_sub(channels);
+                let right = row.get(end + channels..).unwrap_or_default();
+                horizontal.add(kernel, &row[end..last], right);
+                vertical.add(kernel, &above[end..], &row[end..]);
+            }
+
             /// Adds `|b[k] − a[k]|` for slices of equal length that start
             /// on a run boundary: whole runs, then the rest, whose last
             /// register is read from a copy padded with zeros (equal in
             /// both, so adding nothing).
             #[inline(always)]
             fn add(&mut self, kernel: $token, a: &[u8], b: &[u8]) {
-                let mut a_runs = a.chunks_exact(3 * $bytes);
-                let mut b_runs = b.chunks_exact(3 * $bytes);
-                // The sums stay in registers for a whole row.
-                let [mut sums0, mut sums1, mut sums2] = self.lanes;
-                for (a, b) in (&mut a_runs).zip(&mut b_runs) {
-                    let (a0, a12) = a.split_at($bytes);
-                    let (a1, a2) = a12.split_at($bytes);
-                    let (b0, b12) = b.split_at($bytes);
-                    let (b1, b2) = b12.split_at($bytes);
-                    sums0 = Self::add_register(kernel, sums0, a0, b0);
-                    sums1 = Self::add_register(kernel, sums1, a1, b1);
-                    sums2 = Self::add_register(kernel, sums2, a2, b2);
-                    self.runs += 1;
+                const RUN: usize = 3 * $bytes;
+                let mut a_runs = a.chunks_exact(RUN);
+                let mut b_runs = b.chunks_exact(RUN);
+                let mut left = a_runs.len().min(b_runs.len());
+                while left > 0 {
+                    // A batch of runs with the sums in registers and no
+                    // count to keep, then the flush if it is due.
+                    let batch = left.min(256 - self.runs);
+                    let mut lanes = self.lanes;
+                    let runs = (&mut a_runs).zip(&mut b_runs).take(batch);
+                    for (a, b) in runs {
+                        let (a0, a12) = a.split_at($bytes);
+                        let (a1, a2) = a12.split_at($bytes);
+                        let (b0, b12) = b.split_at($bytes);
+                        let (b1, b2) = b12.split_at($bytes);
+                        let [s0, s1, s2] = lanes;
+                        lanes = [
+                            Self::add_register(
+                                kernel, s0, kernel.load(a0), kernel.load(b0),
+                            ),
+                            Self::add_register(
+                                kernel, s1, kernel.load(a1), kernel.load(b1),
+                            ),
+                            Self::add_register(
+                                kernel, s2, kernel.load(a2), kernel.load(b2),
+                            ),
+                        ];
+                    }
+                    self.lanes = lanes;
+                    self.runs += batch;
+                    left -= batch;
                     if self.runs == 256 {
-                        self.lanes = [sums0, sums1, sums2];
                         self.flush(kernel);
-                        [sums0, sums1, sums2] = self.lanes;
                     }
                 }
-                self.lanes = [sums0, sums1, sums2];
 
                 let (a, b) = (a_runs.remainder(), b_runs.remainder());
                 if a.is_empty() {
@@ -386,30 +503,30 @@ macro_rules! integer_kernels {
                     let mut padded = ([0u8; $bytes], [0u8; $bytes]);
                     padded.0[..a.len()].copy_from_slice(a);
                     padded.1[..b.len()].copy_from_slice(b);
-                    *sums =
-                        Self::add_register(kernel, *sums, &padded.0, &padded.1);
+                    let (a, b) =
+                        (kernel.load(&padded.0), kernel.load(&padded.1));
+                    *sums = Self::add_register(kernel, *sums, a, b);
                 }
                 self.end_run(kernel);
             }
 
-            /// `sums` plus the widened differences of one register; `a`
-            /// and `b` hold exactly one register.
+            /// `sums` (`[all, odd]`) plus the differences `|b − a|` of
+            /// one register.
             #[inline(always)]
             fn add_register(
                 kernel: $token,
                 sums: [$register; 2],
-                a: &[u8],
-                b: &[u8],
+                a: $register,
+                b: $register,
             ) -> [$register; 2] {
-                let (a, b) = (kernel.load(a), kernel.load(b));
+                let _ = kernel;
                 // SAFETY (every block below): the instruction set is
                 // proven by `kernel`.
-                let zero = unsafe { $zero() };
                 let d = unsafe { $or($subs8(a, b), $subs8(b, a)) };
                 unsafe {
                     [
-                        $add16(sums[0], $unpacklo8(d, zero)),
-                        $add16(sums[1], $unpackhi8(d, zero)),
+                        $add16(sums[0], d),
+                        $add16(sums[1], $srli16::<8>(d)),
                     ]
                 }
             }
@@ -424,30 +541,32 @@ macro_rules! integer_kernels {
             }
 
             /// Moves the 16-bit lanes into the per-position totals and
-            /// clears them. `unpacklo` (`lanes[k][0]`) and `unpackhi`
-            /// (`lanes[k][1]`) work within each 128-bit half.
+            /// clears them: lane `i` of register `k` holds the sums of
+            /// bytes `2i` (even) and `2i + 1` (odd) of that register.
             #[inline(always)]
             fn flush(&mut self, kernel: $token) {
                 let _ = kernel;
-                for (k, halves) in self.lanes.iter_mut().enumerate() {
-                    for (half, sum) in halves.iter_mut().enumerate() {
-                        let mut lanes = [0u16; $bytes / 2];
-                        // SAFETY: the instruction set is proven by
-                        // `kernel`; `lanes` holds exactly the register's
-                        // bytes.
-                        unsafe { $storeu(lanes.as_mut_ptr().cast(), *sum) };
-                        for (i, &lane) in lanes.iter().enumerate() {
-                            let byte = i / 8 * 16 + half * 8 + i % 8;
-                            self.positions[k * $bytes + byte] +=
-                                u64::from(lane);
-                        }
-                        // SAFETY: as above.
-                        *sum = unsafe { $zero() };
+                for (k, [all, odd]) in self.lanes.iter_mut().enumerate() {
+                    // SAFETY: the instruction set is proven by `kernel`.
+                    let even = unsafe { $sub16(*all, $slli16::<8>(*odd)) };
+                    let mut even_lanes = [0u16; $bytes / 2];
+                    let mut odd_lanes = [0u16; $bytes / 2];
+                    // SAFETY: the instruction set is proven by `kernel`;
+                    // each array holds exactly the register's bytes.
+                    unsafe {
+                        $storeu(even_lanes.as_mut_ptr().cast(), even);
+                        $storeu(odd_lanes.as_mut_ptr().cast(), *odd);
                     }
+                    add_lanes(
+                        &mut self.positions[k * $bytes..][..$bytes],
+                        &even_lanes,
+                        &odd_lanes,
+                    );
+                    // SAFETY: as above.
+                    (*all, *odd) = unsafe { ($zero(), $zero()) };
                 }
                 self.runs = 0;
             }
-
             /// Adds the totals of each channel to `totals`.
             #[inline(always)]
             fn add_to_channels(
@@ -499,8 +618,9 @@ integer_kernels!(
     and = _mm_and_si128,
     subs8 = _mm_subs_epu8,
     add16 = _mm_add_epi16,
-    unpacklo8 = _mm_unpacklo_epi8,
-    unpackhi8 = _mm_unpackhi_epi8
+    srli16 = _mm_srli_epi16,
+    slli16 = _mm_slli_epi16,
+    sub16 = _mm_sub_epi16
 );
 
 integer_kernels!(
@@ -521,6 +641,7 @@ integer_kernels!(
     and = _mm256_and_si256,
     subs8 = _mm256_subs_epu8,
     add16 = _mm256_add_epi16,
-    unpacklo8 = _mm256_unpacklo_epi8,
-    unpackhi8 = _mm256_unpackhi_epi8
+    srli16 = _mm256_srli_epi16,
+    slli16 = _mm256_slli_epi16,
+    sub16 = _mm256_sub_epi16
 );
