@@ -459,3 +459,64 @@ fn interleaved_u8_matches_its_planes() {
         }
     }
 }
+
+/// Interleaved `f32` pixels, split into channels a row at a time (groups
+/// of 8 pixels in registers for 3 and 4 channels, the rest one value at a
+/// time): widths around a group, in a region that starts inside a row,
+/// give the bits of the channels copied into planes here, for both
+/// reductions, with finite values (a misplaced one changes the sums)
+/// and with IEEE corner cases.
+#[test]
+fn interleaved_f32_matches_its_planes() {
+    let widths: &[usize] = if cfg!(miri) {
+        &[1, 8, 9, 17]
+    } else {
+        &[1, 2, 7, 8, 9, 15, 16, 17, 24, 33]
+    };
+    let cases = [2usize, 3, 4, 5].into_iter().flat_map(|channels| {
+        widths.iter().flat_map(move |&width| {
+            [false, true].map(|special| (channels, width, special))
+        })
+    });
+    for (channels, width, special) in cases {
+        let (height, full_width) = (3, width + 1);
+        let len = height * full_width * channels;
+        let seed = 0x5eed + width as u64;
+        let img: Vec<f32> = float_values(len, seed, special)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        let layout = Layout::interleaved(height, full_width, channels)
+            .unwrap()
+            .region(0, 1, height, width)
+            .unwrap();
+        // Channel `c` of pixel `(i, j)` of the region.
+        let planes: Vec<f32> = (0..channels)
+            .flat_map(|c| {
+                let img = &img;
+                (0..height).flat_map(move |i| {
+                    (0..width).map(move |j| {
+                        img[(i * full_width + j + 1) * channels + c]
+                    })
+                })
+            })
+            .collect();
+        let planar = Layout::new(&[channels, height, width]).unwrap();
+        for reduction in [Reduction::Sum, Reduction::Mean] {
+            let scalar = TotalVariation::new()
+                .with_backend(Backend::Scalar)
+                .with_reduction(reduction);
+            let expected = scalar.value(&planes, &planar).unwrap();
+            for backend in [Backend::Scalar].into_iter().chain(fast_backends())
+            {
+                let tv = scalar.with_backend(backend);
+                assert_eq!(
+                    canonical(&tv.value(&img, &layout).unwrap()),
+                    canonical(&expected),
+                    "{backend:?} {channels} channels, width {width}, \
+                         special values {special}"
+                );
+            }
+        }
+    }
+}

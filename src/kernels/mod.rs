@@ -23,6 +23,8 @@
 
 #[cfg(feature = "rayon")]
 mod bands;
+#[cfg(feature = "alloc")]
+mod interleaved;
 mod norms;
 mod portable;
 mod scalar;
@@ -56,6 +58,20 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
 
     /// A vector of `+0.0`.
     fn zero(self) -> Self::Lanes;
+
+    /// Writes channel `c` of the pixels of `source`, `channels ≥ 1`
+    /// values each, to the `c`-th of the `channels` rows of `rows`, each
+    /// one value per pixel. It only moves values; a kernel may override
+    /// it for some types and channel counts.
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    fn split_channels(self, source: &[T], rows: &mut [T], channels: usize) {
+        let width = source.len() / channels.max(1);
+        if width > 0 {
+            let rows = rows.chunks_exact_mut(width);
+            interleaved::split_channels(source, rows, channels);
+        }
+    }
 
     /// `|b[j] − a[j]|` for the first `T::LANES` values; when the slices
     /// are shorter, the missing lanes are `+0.0`.
@@ -266,8 +282,25 @@ fn resolve(backend: Backend) -> Result<Resolved, Error> {
     }
 }
 
+/// Work written once for every backend: [`FloatDispatch::run_task`]
+/// gives it the kernel of the chosen backend, inlined into a function
+/// compiled for that backend's instruction set.
+#[cfg(feature = "alloc")]
+pub(crate) trait FloatTask<T: Float> {
+    /// What the work gives back.
+    type Output;
+
+    /// Does the work with `kernel`; `#[inline(always)]` in every
+    /// implementation, so that it runs in the caller's instruction set.
+    fn run<K: FloatKernel<T>>(self, kernel: K) -> Self::Output;
+}
+
 /// A float type with kernels on every backend.
 pub(crate) trait FloatDispatch: Float {
+    /// Runs `task` on the resolved backend.
+    #[cfg(feature = "alloc")]
+    fn run_task<W: FloatTask<Self>>(backend: Resolved, task: W) -> W::Output;
+
     /// [`float_values_with`] on the resolved backend.
     fn values_on(
         backend: Resolved,
@@ -348,6 +381,24 @@ pub(crate) trait FloatDispatch: Float {
 macro_rules! float_dispatch {
     ($t:ty) => {
         impl FloatDispatch for $t {
+            #[cfg(feature = "alloc")]
+            fn run_task<W: FloatTask<$t>>(
+                backend: Resolved,
+                task: W,
+            ) -> W::Output {
+                match backend {
+                    Resolved::Scalar => task.run(scalar::Scalar),
+                    Resolved::Portable => task.run(portable::Portable),
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel) => {
+                        x86_64::avx2::run_task(kernel, task)
+                    }
+                }
+            }
+
             fn values_on(
                 backend: Resolved,
                 img: &[$t],
@@ -626,6 +677,18 @@ pub(crate) fn float_values<T: FloatDispatch>(
 ) -> Result<(), Error> {
     let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
+    #[cfg(feature = "alloc")]
+    if let (None, Some(channels)) = (&pixel_norm, layout.interleaved_channels())
+    {
+        let task = interleaved::InterleavedValues {
+            img,
+            layout,
+            channels,
+            reduction,
+            out,
+        };
+        return T::run_task(backend, task);
+    }
     if layout.needs_gather() {
         return for_each_gathered_group(
             img,
@@ -749,8 +812,11 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 /// keeps the buffer a plane long: measured on a 2048×2048 RGB `f32`
 /// frame, a whole-frame buffer took 49 ms and a plane at a time 19 ms.
 ///
-/// TODO(perf): gather a few rows at a time into a buffer that stays in
-/// the cache, and de-interleave in registers.
+/// The anisotropic values of interleaved frames do not come here: they
+/// are split a row at a time (`interleaved::InterleavedValues`).
+///
+/// TODO(perf): the same row-at-a-time split for the gradients and the
+/// per-pixel norms.
 #[cfg(feature = "alloc")]
 fn for_each_gathered_group<T: Copy>(
     img: &[T],
@@ -833,34 +899,7 @@ fn gather_pixels<T: Copy>(
         let source = &img[row_start..row_start + width * channels];
         let planes = pixels.chunks_exact_mut(plane_len);
         let rows = planes.map(|plane| &mut plane[row * width..][..width]);
-        match channels {
-            3 => deinterleave::<T, 3>(source, rows),
-            4 => deinterleave::<T, 4>(source, rows),
-            _ => {
-                for (channel, row) in rows.enumerate() {
-                    let values = source[channel..].iter().step_by(channels);
-                    for (out, &value) in row.iter_mut().zip(values) {
-                        *out = value;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Writes channel `c` of the pixels of `source`, `N` values each, to the
-/// `c`-th of `rows`.
-#[cfg(feature = "alloc")]
-#[inline(always)]
-fn deinterleave<'a, T: Copy + 'a, const N: usize>(
-    source: &[T],
-    rows: impl Iterator<Item = &'a mut [T]>,
-) {
-    let (source, _) = source.as_chunks::<N>();
-    for (channel, row) in rows.take(N).enumerate() {
-        for (out, pixel) in row.iter_mut().zip(source) {
-            *out = pixel[channel];
-        }
+        interleaved::split_channels(source, rows, channels);
     }
 }
 

@@ -14,6 +14,8 @@
 
 use core::arch::x86_64::*;
 
+#[cfg(feature = "alloc")]
+use super::super::FloatTask;
 #[cfg(feature = "rayon")]
 use super::super::bands::{BandKernel, BandTask};
 use super::super::norms::{
@@ -313,6 +315,183 @@ pub(crate) fn integer_sums<T: Integer, O>(
     unsafe { compiled_for_avx2(kernel, img, layout, out, combine) }
 }
 
+/// Work written once for every backend, on AVX2.
+#[cfg(feature = "alloc")]
+#[inline]
+pub(crate) fn run_task<T: Float, W: FloatTask<T>>(
+    kernel: Avx2,
+    task: W,
+) -> W::Output
+where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2")]
+    fn compiled_for_avx2<T: Float, W: FloatTask<T>>(
+        kernel: Avx2,
+        task: W,
+    ) -> W::Output
+    where
+        Avx2: FloatKernel<T>,
+    {
+        task.run(kernel)
+    }
+    // SAFETY: the `Avx2` value proves that the CPU has AVX2.
+    unsafe { compiled_for_avx2(kernel, task) }
+}
+
+/// [`FloatKernel::split_channels`] for `f32`: groups of 8 pixels of 3 or
+/// 4 channels are split in registers, the rest a value at a time.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_f32_channels(
+    kernel: Avx2,
+    source: &[f32],
+    rows: &mut [f32],
+    channels: usize,
+) {
+    let width = source.len() / channels.max(1);
+    if width == 0 {
+        return;
+    }
+    let done = match channels {
+        3 => split_rgb(kernel, source, rows, width),
+        4 => split_rgba(kernel, source, rows, width),
+        _ => 0,
+    };
+    let rest = &source[done * channels..];
+    for (channel, row) in rows.chunks_exact_mut(width).enumerate() {
+        let values = rest.iter().skip(channel).step_by(channels);
+        for (out, &value) in row[done..].iter_mut().zip(values) {
+            *out = value;
+        }
+    }
+}
+
+/// [`FloatKernel::split_channels`] for `f64`: a value at a time.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_f64_channels(
+    _kernel: Avx2,
+    source: &[f64],
+    rows: &mut [f64],
+    channels: usize,
+) {
+    let width = source.len() / channels.max(1);
+    if width > 0 {
+        let rows = rows.chunks_exact_mut(width);
+        super::super::interleaved::split_channels(source, rows, channels);
+    }
+}
+
+/// Splits the first `8·⌊width/8⌋` RGB pixels of `source` into the rows
+/// `rows[..width]`, `rows[width..2·width]`, `rows[2·width..]` and
+/// returns how many pixels it split.
+///
+/// Channel `c` of pixel `k` of a group of 8 is value `3k + c` of the
+/// group's three registers, which lands at lane `(3k + c) mod 8`: the
+/// lanes a channel takes in the three registers are distinct, so two
+/// blends gather them into one register and a permutation orders them.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgb(
+    kernel: Avx2,
+    source: &[f32],
+    rows: &mut [f32],
+    width: usize,
+) -> usize {
+    let _ = kernel;
+    let (red, rest) = rows.split_at_mut(width);
+    let (green, blue) = rest.split_at_mut(width);
+    // SAFETY (every block below): the instruction set is proven by
+    // `kernel`; each load reads 8 values of a 24-value chunk, each store
+    // writes an 8-value chunk.
+    let (red_order, green_order, blue_order) = unsafe {
+        (
+            _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
+            _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
+            _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
+        )
+    };
+    let groups = source
+        .chunks_exact(24)
+        .zip(red.chunks_exact_mut(8))
+        .zip(green.chunks_exact_mut(8).zip(blue.chunks_exact_mut(8)));
+    let mut pixels = 0;
+    for ((group, red), (green, blue)) in groups {
+        unsafe {
+            let a = _mm256_loadu_ps(group.as_ptr());
+            let b = _mm256_loadu_ps(group[8..].as_ptr());
+            let c = _mm256_loadu_ps(group[16..].as_ptr());
+            // Lanes {0,3,6} of a, {1,4,7} of b, {2,5} of c, and so on.
+            let r = _mm256_blend_ps::<0x24>(_mm256_blend_ps::<0x92>(a, b), c);
+            let g = _mm256_blend_ps::<0x49>(_mm256_blend_ps::<0x24>(a, b), c);
+            let bl = _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(a, b), c);
+            let r = _mm256_permutevar8x32_ps(r, red_order);
+            let g = _mm256_permutevar8x32_ps(g, green_order);
+            let bl = _mm256_permutevar8x32_ps(bl, blue_order);
+            _mm256_storeu_ps(red.as_mut_ptr(), r);
+            _mm256_storeu_ps(green.as_mut_ptr(), g);
+            _mm256_storeu_ps(blue.as_mut_ptr(), bl);
+        }
+        pixels += 8;
+    }
+    pixels
+}
+
+/// [`split_rgb`] for RGBA: a 4×4 transpose within each 128-bit half,
+/// which leaves the even pixels in the low half and the odd ones in the
+/// high half, then a permutation that orders them.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgba(
+    kernel: Avx2,
+    source: &[f32],
+    rows: &mut [f32],
+    width: usize,
+) -> usize {
+    let _ = kernel;
+    let (red, rest) = rows.split_at_mut(width);
+    let (green, rest) = rest.split_at_mut(width);
+    let (blue, alpha) = rest.split_at_mut(width);
+    // SAFETY (every block below): as in `split_rgb`, with chunks of 32
+    // values.
+    let order = unsafe { _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7) };
+    let groups = source
+        .chunks_exact(32)
+        .zip(red.chunks_exact_mut(8).zip(green.chunks_exact_mut(8)))
+        .zip(blue.chunks_exact_mut(8).zip(alpha.chunks_exact_mut(8)));
+    let mut pixels = 0;
+    for ((group, (red, green)), (blue, alpha)) in groups {
+        unsafe {
+            let p01 = _mm256_loadu_ps(group.as_ptr());
+            let p23 = _mm256_loadu_ps(group[8..].as_ptr());
+            let p45 = _mm256_loadu_ps(group[16..].as_ptr());
+            let p67 = _mm256_loadu_ps(group[24..].as_ptr());
+            // Halves: [r0 r2 g0 g2 | r1 r3 g1 g3], [b0 b2 a0 a2 | …].
+            let rg0 = _mm256_castps_pd(_mm256_unpacklo_ps(p01, p23));
+            let ba0 = _mm256_castps_pd(_mm256_unpackhi_ps(p01, p23));
+            let rg4 = _mm256_castps_pd(_mm256_unpacklo_ps(p45, p67));
+            let ba4 = _mm256_castps_pd(_mm256_unpackhi_ps(p45, p67));
+            // [r0 r2 r4 r6 | r1 r3 r5 r7] and so on.
+            let channels = [
+                _mm256_unpacklo_pd(rg0, rg4),
+                _mm256_unpackhi_pd(rg0, rg4),
+                _mm256_unpacklo_pd(ba0, ba4),
+                _mm256_unpackhi_pd(ba0, ba4),
+            ];
+            for (out, channel) in
+                [red, green, blue, alpha].into_iter().zip(channels)
+            {
+                let channel = _mm256_castpd_ps(channel);
+                let ordered = _mm256_permutevar8x32_ps(channel, order);
+                _mm256_storeu_ps(out.as_mut_ptr(), ordered);
+            }
+        }
+        pixels += 8;
+    }
+    pixels
+}
+
 /// One band of a plane (see `kernels::bands`), on AVX2.
 #[cfg(feature = "rayon")]
 #[inline]
@@ -381,6 +560,7 @@ macro_rules! avx2_kernel {
         cmp = $cmp:ident,
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
+        split_channels = $split_channels:ident,
         reduce = |$v:ident| $reduce:block
     ) => {
         #[doc = concat!(
@@ -564,6 +744,17 @@ macro_rules! avx2_kernel {
             #[inline(always)]
             fn zero(self) -> $name {
                 $name::splat(self, 0.0)
+            }
+
+            #[cfg(feature = "alloc")]
+            #[inline(always)]
+            fn split_channels(
+                self,
+                source: &[$t],
+                rows: &mut [$t],
+                channels: usize,
+            ) {
+                $split_channels(self, source, rows, channels)
             }
 
             #[inline(always)]
@@ -932,6 +1123,7 @@ avx2_kernel!(
     blendv = _mm256_blendv_ps,
     maskload = _mm256_maskload_ps,
     mask_lane = i32,
+    split_channels = split_f32_channels,
     // Lane i plus lane i + 8, then i + 4, i + 2, i + 1.
     reduce = |v| {
         let eight = _mm256_add_ps(v.low, v.high);
@@ -967,6 +1159,7 @@ avx2_kernel!(
     blendv = _mm256_blendv_pd,
     maskload = _mm256_maskload_pd,
     mask_lane = i64,
+    split_channels = split_f64_channels,
     // Lane i plus lane i + 4, then i + 2, i + 1.
     reduce = |v| {
         let four = _mm256_add_pd(v.low, v.high);
