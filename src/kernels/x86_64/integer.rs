@@ -45,25 +45,47 @@ impl Sse2 {
 /// exact in `odd`, and the even bytes' `Σe = all − 256·odd (mod 2^16)`
 /// is exact too because it is below `2^16`. Three instructions per
 /// register of differences: a shift and two additions.
+///
+/// The last, partial register of a slice is read as the slice's last
+/// register with the bytes already counted masked out, which puts byte
+/// `k` at position `tail_shift + k` of a run; it has accumulators of its
+/// own, `tail`.
 struct PositionSums<R, const RUN: usize> {
     /// Per register of the run, its `[all, odd]` accumulators.
     lanes: [[R; 2]; 3],
-    /// Runs added to `lanes` since they were last flushed.
+    /// The `[all, odd]` accumulators of the slices' last registers.
+    tail: [R; 2],
+    /// The position in the run of byte 0 of the last registers.
+    tail_shift: usize,
+    /// Runs added to `lanes` and `tail` since they were last flushed;
+    /// each adds at most one register to each accumulator.
     runs: usize,
     /// The flushed totals, per byte position of the run.
     positions: [u64; RUN],
 }
 
-/// Adds the 16-bit sums of the even and odd bytes of a register to the
-/// totals of its byte positions: `even[i]` to `positions[2i]`, `odd[i]`
-/// to `positions[2i + 1]`. Out of line: it runs once per 256 runs.
+/// Adds the 16-bit sums of the even and odd bytes of a register whose
+/// byte 0 is at position `first` of a run to the totals of its byte
+/// positions: `even[i]` to position `first + 2i`, `odd[i]` to `first +
+/// 2i + 1`, modulo the run's length. Out of line: it runs once per 256
+/// runs.
 #[inline(never)]
-fn add_lanes(positions: &mut [u64], even: &[u16], odd: &[u16]) {
-    for (pair, (&e, &o)) in
-        positions.chunks_exact_mut(2).zip(even.iter().zip(odd))
-    {
-        pair[0] += u64::from(e);
-        pair[1] += u64::from(o);
+fn add_lanes(positions: &mut [u64], first: usize, even: &[u16], odd: &[u16]) {
+    // `first` is a position of the run and a register is shorter than
+    // the run, so the positions wrap around at most once; the registers
+    // of the run itself never wrap.
+    let (before, from_first) = positions.split_at_mut(first);
+    if from_first.len() >= 2 * even.len() {
+        let pairs = from_first.chunks_exact_mut(2);
+        for (pair, (&e, &o)) in pairs.zip(even.iter().zip(odd)) {
+            pair[0] += u64::from(e);
+            pair[1] += u64::from(o);
+        }
+    } else {
+        let sums = even.iter().zip(odd).flat_map(|(&e, &o)| [e, o]);
+        for (position, sum) in from_first.iter_mut().chain(before).zip(sums) {
+            *position += u64::from(sum);
+        }
     }
 }
 
@@ -356,7 +378,7 @@ macro_rules! integer_kernels {
                         None => {
                             let end = row.len().saturating_sub(channels);
                             let right = row.get(channels..).unwrap_or_default();
-                            horizontal_sums.add(self, &row[..end], right);
+                            horizontal_sums.add(self, &row[..end], right, 0);
                         }
                     }
                     above = Some(row);
@@ -377,6 +399,8 @@ macro_rules! integer_kernels {
                 let zero = unsafe { $zero() };
                 PositionSums {
                     lanes: [[zero; 2]; 3],
+                    tail: [zero; 2],
+                    tail_shift: 0,
                     runs: 0,
                     positions: [0; 3 * $bytes],
                 }
@@ -447,20 +471,27 @@ macro_rules! integer_kernels {
                 }
 
                 let last = row.len().saturating_sub(channels);
-                let right = row.get(end + channels..).unwrap_or_default();
-                horizontal.add(kernel, &row[end..last], right);
-                vertical.add(kernel, &above[end..], &row[end..]);
+                let right = row.get(channels..).unwrap_or_default();
+                horizontal.add(kernel, &row[..last], right, end);
+                vertical.add(kernel, above, row, end);
             }
 
-            /// Adds `|b[k] − a[k]|` for slices of equal length that start
-            /// on a run boundary: whole runs, then the rest, whose last
-            /// register is read from a copy padded with zeros (equal in
-            /// both, so adding nothing).
+            /// Adds `|b[k] − a[k]|` for `k ≥ from`, for slices of equal
+            /// length that start on a run boundary, and `from` a multiple
+            /// of the run: whole runs, then whole registers, then the
+            /// last register of the slices with the bytes before the
+            /// rest masked out (zeros in both, so adding nothing), or
+            /// for slices shorter than a register, a copy padded with
+            /// zeros.
             #[inline(always)]
-            fn add(&mut self, kernel: $token, a: &[u8], b: &[u8]) {
+            fn add(&mut self, kernel: $token, a: &[u8], b: &[u8], from: usize) {
                 const RUN: usize = 3 * $bytes;
-                let mut a_runs = a.chunks_exact(RUN);
-                let mut b_runs = b.chunks_exact(RUN);
+                let (Some(a_rest), Some(b_rest)) = (a.get(from..), b.get(from..))
+                else {
+                    return;
+                };
+                let mut a_runs = a_rest.chunks_exact(RUN);
+                let mut b_runs = b_rest.chunks_exact(RUN);
                 let mut left = a_runs.len().min(b_runs.len());
                 while left > 0 {
                     // A batch of runs with the sums in registers and no
@@ -494,18 +525,52 @@ macro_rules! integer_kernels {
                     }
                 }
 
-                let (a, b) = (a_runs.remainder(), b_runs.remainder());
-                if a.is_empty() {
+                let (a_rest, b_rest) = (a_runs.remainder(), b_runs.remainder());
+                if a_rest.is_empty() {
                     return;
                 }
-                let registers = a.chunks($bytes).zip(b.chunks($bytes));
-                for (sums, (a, b)) in self.lanes.iter_mut().zip(registers) {
-                    let mut padded = ([0u8; $bytes], [0u8; $bytes]);
-                    padded.0[..a.len()].copy_from_slice(a);
-                    padded.1[..b.len()].copy_from_slice(b);
-                    let (a, b) =
-                        (kernel.load(&padded.0), kernel.load(&padded.1));
+                let mut a_registers = a_rest.chunks_exact($bytes);
+                let mut b_registers = b_rest.chunks_exact($bytes);
+                let mut lanes = self.lanes.iter_mut();
+                // The registers first: `zip` stops when they end without
+                // taking the next lanes, which a padded register needs.
+                let registers = (&mut a_registers).zip(&mut b_registers);
+                for ((a, b), sums) in registers.zip(&mut lanes) {
+                    let (a, b) = (kernel.load(a), kernel.load(b));
                     *sums = Self::add_register(kernel, *sums, a, b);
+                }
+                let partial = a_registers.remainder().len();
+                if partial > 0 {
+                    let shift = (a.len() % RUN + RUN - $bytes) % RUN;
+                    match kernel.last_lanes(a, b, partial) {
+                        Some((a, b)) => {
+                            if shift != self.tail_shift {
+                                // Never with the callers here, whose
+                                // slices keep their length.
+                                self.flush(kernel);
+                                self.tail_shift = shift;
+                            }
+                            self.tail =
+                                Self::add_register(kernel, self.tail, a, b);
+                        }
+                        None => {
+                            let (a, b) = (
+                                a_registers.remainder(),
+                                b_registers.remainder(),
+                            );
+                            let mut padded = ([0u8; $bytes], [0u8; $bytes]);
+                            padded.0[..a.len()].copy_from_slice(a);
+                            padded.1[..b.len()].copy_from_slice(b);
+                            let (a, b) = (
+                                kernel.load(&padded.0),
+                                kernel.load(&padded.1),
+                            );
+                            if let Some(sums) = lanes.next() {
+                                *sums =
+                                    Self::add_register(kernel, *sums, a, b);
+                            }
+                        }
+                    }
                 }
                 self.end_run(kernel);
             }
@@ -541,32 +606,45 @@ macro_rules! integer_kernels {
             }
 
             /// Moves the 16-bit lanes into the per-position totals and
-            /// clears them: lane `i` of register `k` holds the sums of
-            /// bytes `2i` (even) and `2i + 1` (odd) of that register.
+            /// clears them: lane `i` of a register holds the sums of its
+            /// bytes `2i` (even) and `2i + 1` (odd).
             #[inline(always)]
             fn flush(&mut self, kernel: $token) {
-                let _ = kernel;
-                for (k, [all, odd]) in self.lanes.iter_mut().enumerate() {
-                    // SAFETY: the instruction set is proven by `kernel`.
-                    let even = unsafe { $sub16(*all, $slli16::<8>(*odd)) };
-                    let mut even_lanes = [0u16; $bytes / 2];
-                    let mut odd_lanes = [0u16; $bytes / 2];
-                    // SAFETY: the instruction set is proven by `kernel`;
-                    // each array holds exactly the register's bytes.
-                    unsafe {
-                        $storeu(even_lanes.as_mut_ptr().cast(), even);
-                        $storeu(odd_lanes.as_mut_ptr().cast(), *odd);
-                    }
-                    add_lanes(
-                        &mut self.positions[k * $bytes..][..$bytes],
-                        &even_lanes,
-                        &odd_lanes,
-                    );
-                    // SAFETY: as above.
-                    (*all, *odd) = unsafe { ($zero(), $zero()) };
+                let registers = self.lanes.iter_mut().enumerate().map(
+                    |(k, sums)| (k * $bytes, sums),
+                );
+                let tail = core::iter::once((self.tail_shift, &mut self.tail));
+                for (first, [all, odd]) in registers.chain(tail) {
+                    let (even, odd) = Self::take_lanes(kernel, all, odd);
+                    add_lanes(&mut self.positions, first, &even, &odd);
                 }
                 self.runs = 0;
             }
+
+            /// The sums of the even and the odd bytes held by `[all,
+            /// odd]`, which are cleared.
+            #[inline(always)]
+            fn take_lanes(
+                kernel: $token,
+                all: &mut $register,
+                odd: &mut $register,
+            ) -> ([u16; $bytes / 2], [u16; $bytes / 2]) {
+                let _ = kernel;
+                // SAFETY: the instruction set is proven by `kernel`.
+                let even = unsafe { $sub16(*all, $slli16::<8>(*odd)) };
+                let mut even_lanes = [0u16; $bytes / 2];
+                let mut odd_lanes = [0u16; $bytes / 2];
+                // SAFETY: the instruction set is proven by `kernel`; each
+                // array holds exactly the register's bytes.
+                unsafe {
+                    $storeu(even_lanes.as_mut_ptr().cast(), even);
+                    $storeu(odd_lanes.as_mut_ptr().cast(), *odd);
+                }
+                // SAFETY: as above.
+                (*all, *odd) = unsafe { ($zero(), $zero()) };
+                (even_lanes, odd_lanes)
+            }
+
             /// Adds the totals of each channel to `totals`.
             #[inline(always)]
             fn add_to_channels(
