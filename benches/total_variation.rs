@@ -487,6 +487,7 @@ fn benches(c: &mut Criterion) {
     volume_group(c);
     layout_group(c, "f32", |v| v as f32);
     layout_group(c, "u8", |v| (v * 256.0) as u8);
+    layout_group(c, "u16", |v| (v * 65536.0) as u16);
     #[cfg(feature = "rayon")]
     parallel_group(c);
 }

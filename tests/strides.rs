@@ -444,6 +444,30 @@ fn long_interleaved_rows_are_exact() {
 }
 
 #[test]
+fn long_interleaved_16_bit_rows_are_exact() {
+    // Rows of 1.1 million RGB pixels, 3.3 million values: more than 65536
+    // runs of three AVX2 registers between flushes of the 32-bit sums,
+    // with every difference 65535, the largest.
+    let (height, width) = (2, 1_100_000);
+    let extreme = |i: usize| (i / 3 + i / (3 * width)).is_multiple_of(2);
+    let signed: Vec<i16> = (0..height * width * 3)
+        .map(|i| if extreme(i) { i16::MIN } else { i16::MAX })
+        .collect();
+    let unsigned: Vec<u16> = (0..height * width * 3)
+        .map(|i| if extreme(i) { 0 } else { u16::MAX })
+        .collect();
+    let layout = Layout::interleaved(height, width, 3).unwrap();
+    let horizontal = height as u64 * (width as u64 - 1) * 65535;
+    let vertical = (height as u64 - 1) * width as u64 * 65535;
+    for backend in backends() {
+        let config = TotalVariation::new().with_backend(backend);
+        let expected = [horizontal + vertical; 3];
+        assert_eq!(config.exact_sum(&signed, &layout).unwrap(), expected);
+        assert_eq!(config.exact_sum(&unsigned, &layout).unwrap(), expected);
+    }
+}
+
+#[test]
 fn interleaved_rgb_gives_one_value_per_channel() {
     // Two rows of two RGB pixels.
     #[rustfmt::skip]

@@ -11,10 +11,14 @@
 //!   flushed into the `u64` total, often enough that they cannot overflow.
 //! - `i16`: flipping the sign bit maps `i16` onto `u16` in the same order
 //!   and with the same differences, then as `u16`.
+//! - Interleaved pixels of any of the three (per-channel totals): the
+//!   differences are added per position of a run of three registers, in
+//!   lanes twice as wide as the elements (`PositionSums`).
 //!
 //! SSE2 is part of every x86-64 CPU, so its kernels need no detection.
 
 use core::arch::x86_64::*;
+use core::marker::PhantomData;
 
 use super::super::IntegerKernel;
 use super::super::scalar::{Integer, Scalar};
@@ -34,43 +38,51 @@ impl Sse2 {
     }
 }
 
-/// The absolute differences of interleaved bytes, summed per byte
-/// position of a run of three registers (`RUN` bytes); see
-/// `interleaved_sums`.
+/// The absolute differences of interleaved elements of type `T`, summed
+/// per position of a run of three registers (`RUN` elements), where each
+/// position always holds the same channel; see `interleaved_sums`.
 ///
-/// Each register of the run has two 16-bit accumulators: `[all, odd]`.
-/// `all` adds the byte differences read as 16-bit lanes, `e + 256·o` for
-/// the even byte `e` and the odd byte `o` of a lane, wrapping; `odd` adds
-/// `o` alone. After `n ≤ 257` runs the odd bytes' sum `Σo ≤ 255·n` is
-/// exact in `odd`, and the even bytes' `Σe = all − 256·odd (mod 2^16)`
-/// is exact too because it is below `2^16`. Three instructions per
-/// register of differences: a shift and two additions.
+/// Each register of the run has two accumulators of lanes twice as wide
+/// as an element (16-bit lanes for `u8`, 32-bit for `u16` and `i16`):
+/// `[all, odd]`. `all` adds the differences read as wide lanes,
+/// `e + 2^b·o` for the even element `e` and the odd element `o` of a lane
+/// of `2b` bits, wrapping; `odd` adds `o` alone. After `n ≤ 2^b + 1` runs
+/// the odd elements' sum `Σo ≤ (2^b − 1)·n` is exact in `odd`, and the
+/// even elements' `Σe = all − 2^b·odd (mod 2^2b)` is exact too because it
+/// is below `2^2b`. Three instructions per register of differences: a
+/// shift and two additions.
 ///
 /// The last, partial register of a slice is read as the slice's last
-/// register with the bytes already counted masked out, which puts byte
-/// `k` at position `tail_shift + k` of a run; it has accumulators of its
-/// own, `tail`.
-struct PositionSums<R, const RUN: usize> {
+/// register with the elements already counted masked out, which puts
+/// element `k` at position `tail_shift + k` of a run; it has accumulators
+/// of its own, `tail`.
+struct PositionSums<R, T, const RUN: usize> {
     /// Per register of the run, its `[all, odd]` accumulators.
     lanes: [[R; 2]; 3],
     /// The `[all, odd]` accumulators of the slices' last registers.
     tail: [R; 2],
-    /// The position in the run of byte 0 of the last registers.
+    /// The position in the run of element 0 of the last registers.
     tail_shift: usize,
     /// Runs added to `lanes` and `tail` since they were last flushed;
     /// each adds at most one register to each accumulator.
     runs: usize,
-    /// The flushed totals, per byte position of the run.
+    /// The flushed totals, per position of the run.
     positions: [u64; RUN],
+    element: PhantomData<T>,
 }
 
-/// Adds the 16-bit sums of the even and odd bytes of a register whose
-/// byte 0 is at position `first` of a run to the totals of its byte
+/// Adds the sums of the even and odd elements of a register whose
+/// element 0 is at position `first` of a run to the totals of its
 /// positions: `even[i]` to position `first + 2i`, `odd[i]` to `first +
-/// 2i + 1`, modulo the run's length. Out of line: it runs once per 256
-/// runs.
+/// 2i + 1`, modulo the run's length. Out of line: it runs once per
+/// hundreds of runs.
 #[inline(never)]
-fn add_lanes(positions: &mut [u64], first: usize, even: &[u16], odd: &[u16]) {
+fn add_lanes<L: Copy + Into<u64>>(
+    positions: &mut [u64],
+    first: usize,
+    even: &[L],
+    odd: &[L],
+) {
     // `first` is a position of the run and a register is shorter than
     // the run, so the positions wrap around at most once; the registers
     // of the run itself never wrap.
@@ -78,13 +90,13 @@ fn add_lanes(positions: &mut [u64], first: usize, even: &[u16], odd: &[u16]) {
     if from_first.len() >= 2 * even.len() {
         let pairs = from_first.chunks_exact_mut(2);
         for (pair, (&e, &o)) in pairs.zip(even.iter().zip(odd)) {
-            pair[0] += u64::from(e);
-            pair[1] += u64::from(o);
+            pair[0] += e.into();
+            pair[1] += o.into();
         }
     } else {
         let sums = even.iter().zip(odd).flat_map(|(&e, &o)| [e, o]);
         for (position, sum) in from_first.iter_mut().chain(before).zip(sums) {
-            *position += u64::from(sum);
+            *position += sum.into();
         }
     }
 }
@@ -94,6 +106,367 @@ fn add_lanes(positions: &mut [u64], first: usize, even: &[u16], odd: &[u16]) {
 /// 2^14 vectors stay below 2^31.
 const VECTORS_PER_FLUSH: usize = 1 << 14;
 
+/// The methods of `PositionSums` for one instruction set and one
+/// element type: `$lanes` elements of type `$elem` per register, runs of
+/// `$run = 3·$lanes`, lanes of `$wide` added with `$add_lane` and shifted
+/// by `$half_bits` (the bits of an element), `$abs_diff` the token's
+/// method for `|a − b|` per element, and a flush at least every
+/// `$max_runs ≤ 2^$half_bits` runs.
+macro_rules! position_sums {
+    (
+        $token:ty, $register:ty, $elem:ty, $lanes:literal, $run:literal,
+        wide = $wide:ty, half_bits = $half_bits:literal,
+        max_runs = $max_runs:literal, abs_diff = $abs_diff:ident,
+        zero = $zero:ident, storeu = $storeu:ident,
+        add_lane = $add_lane:ident, sub_lane = $sub_lane:ident,
+        srli_lane = $srli_lane:ident, slli_lane = $slli_lane:ident
+    ) => {
+        #[allow(unused_unsafe)]
+        impl PositionSums<$register, $elem, { $run }> {
+            /// [`IntegerKernel::interleaved_sums`]: reads the rows in runs
+            /// of three registers, whose length is a multiple of the
+            /// channel count, so each position of a run always holds the
+            /// same channel (other channel counts go to the scalar
+            /// kernel). The absolute differences are added up per
+            /// position in wide lanes, flushed into a `u64` per position
+            /// before they can overflow, and the positions are added up
+            /// per channel at the end. Each register of a row serves its
+            /// horizontal and its vertical differences.
+            #[inline(always)]
+            fn interleaved_sums<'a>(
+                kernel: $token,
+                rows: impl Iterator<Item = &'a [$elem]>,
+                channels: usize,
+                (vertical, horizontal): (&mut [u64], &mut [u64]),
+            ) {
+                if channels == 0 || $run % channels != 0 {
+                    return Scalar.interleaved_sums(
+                        rows, channels, vertical, horizontal,
+                    );
+                }
+                let mut vertical_sums = Self::new(kernel);
+                let mut horizontal_sums = Self::new(kernel);
+                let mut above: Option<&[$elem]> = None;
+                for row in rows {
+                    match above {
+                        Some(above) => Self::add_row_pair(
+                            kernel,
+                            &mut vertical_sums,
+                            &mut horizontal_sums,
+                            above,
+                            row,
+                            channels,
+                        ),
+                        None => {
+                            let end = row.len().saturating_sub(channels);
+                            let right = row.get(channels..).unwrap_or_default();
+                            horizontal_sums.add(kernel, &row[..end], right, 0);
+                        }
+                    }
+                    above = Some(row);
+                }
+                vertical_sums.add_to_channels(kernel, channels, vertical);
+                horizontal_sums.add_to_channels(kernel, channels, horizontal);
+            }
+
+            #[inline(always)]
+            fn new(kernel: $token) -> Self {
+                let _ = kernel;
+                // SAFETY: the instruction set is proven by `kernel`.
+                let zero = unsafe { $zero() };
+                PositionSums {
+                    lanes: [[zero; 2]; 3],
+                    tail: [zero; 2],
+                    tail_shift: 0,
+                    runs: 0,
+                    positions: [0; $run],
+                    element: PhantomData,
+                }
+            }
+
+            /// Adds the vertical differences between `above` and `row`
+            /// to `vertical` and the horizontal ones of `row`, `channels`
+            /// apart, to `horizontal`, reading each register of `row`
+            /// once for both while whole runs of horizontal differences
+            /// remain; then the rest of each term on its own.
+            #[inline(always)]
+            fn add_row_pair(
+                kernel: $token,
+                vertical: &mut Self,
+                horizontal: &mut Self,
+                above: &[$elem],
+                row: &[$elem],
+                channels: usize,
+            ) {
+                const RUN: usize = $run;
+                let pairs = row.len().saturating_sub(channels) / RUN;
+                let end = pairs * RUN;
+                // `end + channels ≤ row.len()`, and `above` is as long as
+                // `row`.
+                let mut runs = row[..end]
+                    .chunks_exact(RUN)
+                    .zip(row[channels..end + channels].chunks_exact(RUN))
+                    .zip(above[..end].chunks_exact(RUN));
+                let mut left = pairs;
+                while left > 0 {
+                    // A batch of runs with the sums in registers and no
+                    // count to keep, then the flushes that are due. The
+                    // terms count their runs apart: the first row and the
+                    // rests add runs to one term only.
+                    let batch = left
+                        .min($max_runs - vertical.runs)
+                        .min($max_runs - horizontal.runs);
+                    let [mut v0, mut v1, mut v2] = vertical.lanes;
+                    let [mut h0, mut h1, mut h2] = horizontal.lanes;
+                    for ((x, next), up) in (&mut runs).take(batch) {
+                        let (x0, x12) = x.split_at($lanes);
+                        let (x1, x2) = x12.split_at($lanes);
+                        let (n0, n12) = next.split_at($lanes);
+                        let (n1, n2) = n12.split_at($lanes);
+                        let (u0, u12) = up.split_at($lanes);
+                        let (u1, u2) = u12.split_at($lanes);
+                        let x0 = kernel.load(x0);
+                        h0 =
+                            Self::add_register(kernel, h0, x0, kernel.load(n0));
+                        v0 =
+                            Self::add_register(kernel, v0, kernel.load(u0), x0);
+                        let x1 = kernel.load(x1);
+                        h1 =
+                            Self::add_register(kernel, h1, x1, kernel.load(n1));
+                        v1 =
+                            Self::add_register(kernel, v1, kernel.load(u1), x1);
+                        let x2 = kernel.load(x2);
+                        h2 =
+                            Self::add_register(kernel, h2, x2, kernel.load(n2));
+                        v2 =
+                            Self::add_register(kernel, v2, kernel.load(u2), x2);
+                    }
+                    vertical.lanes = [v0, v1, v2];
+                    horizontal.lanes = [h0, h1, h2];
+                    vertical.runs += batch;
+                    horizontal.runs += batch;
+                    left -= batch;
+                    if vertical.runs == $max_runs {
+                        vertical.flush(kernel);
+                    }
+                    if horizontal.runs == $max_runs {
+                        horizontal.flush(kernel);
+                    }
+                }
+
+                let last = row.len().saturating_sub(channels);
+                let right = row.get(channels..).unwrap_or_default();
+                horizontal.add(kernel, &row[..last], right, end);
+                vertical.add(kernel, above, row, end);
+            }
+
+            /// Adds `|b[k] − a[k]|` for `k ≥ from`, for slices of equal
+            /// length that start on a run boundary, and `from` a multiple
+            /// of the run: whole runs, then whole registers, then the
+            /// last register of the slices with the bytes before the
+            /// rest masked out (zeros in both, so adding nothing), or
+            /// for slices shorter than a register, a copy padded with
+            /// zeros.
+            #[inline(always)]
+            fn add(
+                &mut self,
+                kernel: $token,
+                a: &[$elem],
+                b: &[$elem],
+                from: usize,
+            ) {
+                const RUN: usize = $run;
+                let (Some(a_rest), Some(b_rest)) =
+                    (a.get(from..), b.get(from..))
+                else {
+                    return;
+                };
+                let mut a_runs = a_rest.chunks_exact(RUN);
+                let mut b_runs = b_rest.chunks_exact(RUN);
+                let mut left = a_runs.len().min(b_runs.len());
+                while left > 0 {
+                    // A batch of runs with the sums in registers and no
+                    // count to keep, then the flush if it is due.
+                    let batch = left.min($max_runs - self.runs);
+                    let mut lanes = self.lanes;
+                    let runs = (&mut a_runs).zip(&mut b_runs).take(batch);
+                    for (a, b) in runs {
+                        let (a0, a12) = a.split_at($lanes);
+                        let (a1, a2) = a12.split_at($lanes);
+                        let (b0, b12) = b.split_at($lanes);
+                        let (b1, b2) = b12.split_at($lanes);
+                        let [s0, s1, s2] = lanes;
+                        lanes = [
+                            Self::add_register(
+                                kernel,
+                                s0,
+                                kernel.load(a0),
+                                kernel.load(b0),
+                            ),
+                            Self::add_register(
+                                kernel,
+                                s1,
+                                kernel.load(a1),
+                                kernel.load(b1),
+                            ),
+                            Self::add_register(
+                                kernel,
+                                s2,
+                                kernel.load(a2),
+                                kernel.load(b2),
+                            ),
+                        ];
+                    }
+                    self.lanes = lanes;
+                    self.runs += batch;
+                    left -= batch;
+                    if self.runs == $max_runs {
+                        self.flush(kernel);
+                    }
+                }
+
+                let (a_rest, b_rest) = (a_runs.remainder(), b_runs.remainder());
+                if a_rest.is_empty() {
+                    return;
+                }
+                let mut a_registers = a_rest.chunks_exact($lanes);
+                let mut b_registers = b_rest.chunks_exact($lanes);
+                let mut lanes = self.lanes.iter_mut();
+                // The registers first: `zip` stops when they end without
+                // taking the next lanes, which a padded register needs.
+                let registers = (&mut a_registers).zip(&mut b_registers);
+                for ((a, b), sums) in registers.zip(&mut lanes) {
+                    let (a, b) = (kernel.load(a), kernel.load(b));
+                    *sums = Self::add_register(kernel, *sums, a, b);
+                }
+                let partial = a_registers.remainder().len();
+                if partial > 0 {
+                    let shift = (a.len() % RUN + RUN - $lanes) % RUN;
+                    match kernel.last_lanes(a, b, partial) {
+                        Some((a, b)) => {
+                            if shift != self.tail_shift {
+                                // Never with the callers here, whose
+                                // slices keep their length.
+                                self.flush(kernel);
+                                self.tail_shift = shift;
+                            }
+                            self.tail =
+                                Self::add_register(kernel, self.tail, a, b);
+                        }
+                        None => {
+                            let (a, b) = (
+                                a_registers.remainder(),
+                                b_registers.remainder(),
+                            );
+                            let mut padded: ([$elem; $lanes], [$elem; $lanes]) =
+                                ([0; $lanes], [0; $lanes]);
+                            padded.0[..a.len()].copy_from_slice(a);
+                            padded.1[..b.len()].copy_from_slice(b);
+                            let (a, b) = (
+                                kernel.load(&padded.0),
+                                kernel.load(&padded.1),
+                            );
+                            if let Some(sums) = lanes.next() {
+                                *sums = Self::add_register(kernel, *sums, a, b);
+                            }
+                        }
+                    }
+                }
+                self.end_run(kernel);
+            }
+
+            /// `sums` (`[all, odd]`) plus the differences `|b − a|` of
+            /// one register.
+            #[inline(always)]
+            fn add_register(
+                kernel: $token,
+                sums: [$register; 2],
+                a: $register,
+                b: $register,
+            ) -> [$register; 2] {
+                let _ = kernel;
+                // SAFETY (every block below): the instruction set is
+                // proven by `kernel`.
+                let d = kernel.$abs_diff(a, b);
+                unsafe {
+                    [
+                        $add_lane(sums[0], d),
+                        $add_lane(sums[1], $srli_lane::<$half_bits>(d)),
+                    ]
+                }
+            }
+
+            /// Counts a run, flushing the lanes before they can overflow.
+            #[inline(always)]
+            fn end_run(&mut self, kernel: $token) {
+                self.runs += 1;
+                if self.runs == $max_runs {
+                    self.flush(kernel);
+                }
+            }
+
+            /// Moves the wide lanes into the per-position totals and
+            /// clears them: lane `i` of a register holds the sums of its
+            /// elements `2i` (even) and `2i + 1` (odd).
+            #[inline(always)]
+            fn flush(&mut self, kernel: $token) {
+                let registers = self
+                    .lanes
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(k, sums)| (k * $lanes, sums));
+                let tail = core::iter::once((self.tail_shift, &mut self.tail));
+                for (first, [all, odd]) in registers.chain(tail) {
+                    let (even, odd) = Self::take_lanes(kernel, all, odd);
+                    add_lanes(&mut self.positions, first, &even, &odd);
+                }
+                self.runs = 0;
+            }
+
+            /// The sums of the even and the odd elements held by `[all,
+            /// odd]`, which are cleared.
+            #[inline(always)]
+            fn take_lanes(
+                kernel: $token,
+                all: &mut $register,
+                odd: &mut $register,
+            ) -> ([$wide; $lanes / 2], [$wide; $lanes / 2]) {
+                let _ = kernel;
+                // SAFETY: the instruction set is proven by `kernel`.
+                let even =
+                    unsafe { $sub_lane(*all, $slli_lane::<$half_bits>(*odd)) };
+                let mut even_lanes: [$wide; $lanes / 2] = [0; $lanes / 2];
+                let mut odd_lanes: [$wide; $lanes / 2] = [0; $lanes / 2];
+                // SAFETY: the instruction set is proven by `kernel`; each
+                // array holds exactly the register's bytes.
+                unsafe {
+                    $storeu(even_lanes.as_mut_ptr().cast(), even);
+                    $storeu(odd_lanes.as_mut_ptr().cast(), *odd);
+                }
+                // SAFETY: as above.
+                (*all, *odd) = unsafe { ($zero(), $zero()) };
+                (even_lanes, odd_lanes)
+            }
+
+            /// Adds the totals of each channel to `totals`.
+            #[inline(always)]
+            fn add_to_channels(
+                mut self,
+                kernel: $token,
+                channels: usize,
+                totals: &mut [u64],
+            ) {
+                self.flush(kernel);
+                for pixel in self.positions.chunks_exact(channels) {
+                    for (total, &sum) in totals.iter_mut().zip(pixel) {
+                        *total += sum;
+                    }
+                }
+            }
+        }
+    };
+}
+
 macro_rules! integer_kernels {
     (
         $token:ty, $bytes:literal, $register:ty,
@@ -101,9 +474,7 @@ macro_rules! integer_kernels {
         sad = $sad:ident, add64 = $add64:ident, add32 = $add32:ident,
         subs16 = $subs16:ident, or = $or:ident, xor = $xor:ident,
         madd = $madd:ident, storeu = $storeu:ident, and = $and:ident,
-        subs8 = $subs8:ident, add16 = $add16:ident,
-        srli16 = $srli16:ident, slli16 = $slli16:ident,
-        sub16 = $sub16:ident
+        subs8 = $subs8:ident
     ) => {
         // The SSE2 intrinsics need no `unsafe` in a crate compiled with
         // SSE2; the AVX2 ones do. One body serves both.
@@ -123,6 +494,31 @@ macro_rules! integer_kernels {
                 // holds at least the register's bytes (checked above), and
                 // the load is unaligned.
                 unsafe { $loadu(chunk.as_ptr().cast()) }
+            }
+
+            /// `|a − b|` per byte.
+            #[inline(always)]
+            fn abs_diff_u8(self, a: $register, b: $register) -> $register {
+                // SAFETY: the instruction set is proven by `self`.
+                unsafe { $or($subs8(a, b), $subs8(b, a)) }
+            }
+
+            /// `|a − b|` per 16-bit element, unsigned.
+            #[inline(always)]
+            fn abs_diff_u16(self, a: $register, b: $register) -> $register {
+                // SAFETY: the instruction set is proven by `self`.
+                unsafe { $or($subs16(a, b), $subs16(b, a)) }
+            }
+
+            /// `|a − b|` per 16-bit element, signed: with the sign bits
+            /// flipped, `i16` maps onto `u16` in order.
+            #[inline(always)]
+            fn abs_diff_i16(self, a: $register, b: $register) -> $register {
+                // SAFETY: the instruction set is proven by `self`.
+                let sign_bit = unsafe { $set1_16(i16::MIN) };
+                // SAFETY: as above.
+                let (a, b) = unsafe { ($xor(a, sign_bit), $xor(b, sign_bit)) };
+                self.abs_diff_u16(a, b)
             }
 
             /// The last register's worth of `a` and `b`, with every byte
@@ -339,14 +735,6 @@ macro_rules! integer_kernels {
                 )
             }
 
-            /// Reads the rows in runs of three registers, whose length is
-            /// a multiple of the channel count, so each byte position of a
-            /// run always holds the same channel. The absolute differences
-            /// are added up per position in 16-bit lanes (see
-            /// `PositionSums`), flushed into a `u64` per position every
-            /// 256 runs, before they can overflow. The positions are added
-            /// up per channel at the end. Each register of a row serves
-            /// its horizontal and its vertical differences.
             #[inline(always)]
             fn interleaved_sums<'a>(
                 self,
@@ -355,310 +743,9 @@ macro_rules! integer_kernels {
                 vertical: &mut [u64],
                 horizontal: &mut [u64],
             ) {
-                if channels == 0 || (3 * $bytes) % channels != 0 {
-                    return Scalar.interleaved_sums(
-                        rows, channels, vertical, horizontal,
-                    );
-                }
-                let mut vertical_sums =
-                    PositionSums::<$register, { 3 * $bytes }>::new(self);
-                let mut horizontal_sums =
-                    PositionSums::<$register, { 3 * $bytes }>::new(self);
-                let mut above: Option<&[u8]> = None;
-                for row in rows {
-                    match above {
-                        Some(above) => PositionSums::<$register, { 3 * $bytes }>::add_row_pair(
-                            self,
-                            &mut vertical_sums,
-                            &mut horizontal_sums,
-                            above,
-                            row,
-                            channels,
-                        ),
-                        None => {
-                            let end = row.len().saturating_sub(channels);
-                            let right = row.get(channels..).unwrap_or_default();
-                            horizontal_sums.add(self, &row[..end], right, 0);
-                        }
-                    }
-                    above = Some(row);
-                }
-                vertical_sums.add_to_channels(self, channels, vertical);
-                horizontal_sums.add_to_channels(self, channels, horizontal);
-            }
-        }
-
-        /// Per-position sums of absolute byte differences over runs of
-        /// three registers: 16-bit lanes, flushed into `u64` totals.
-        #[allow(unused_unsafe)]
-        impl PositionSums<$register, { 3 * $bytes }> {
-            #[inline(always)]
-            fn new(kernel: $token) -> Self {
-                let _ = kernel;
-                // SAFETY: the instruction set is proven by `kernel`.
-                let zero = unsafe { $zero() };
-                PositionSums {
-                    lanes: [[zero; 2]; 3],
-                    tail: [zero; 2],
-                    tail_shift: 0,
-                    runs: 0,
-                    positions: [0; 3 * $bytes],
-                }
-            }
-
-            /// Adds the vertical differences between `above` and `row`
-            /// to `vertical` and the horizontal ones of `row`, `channels`
-            /// apart, to `horizontal`, reading each register of `row`
-            /// once for both while whole runs of horizontal differences
-            /// remain; then the rest of each term on its own.
-            #[inline(always)]
-            fn add_row_pair(
-                kernel: $token,
-                vertical: &mut Self,
-                horizontal: &mut Self,
-                above: &[u8],
-                row: &[u8],
-                channels: usize,
-            ) {
-                const RUN: usize = 3 * $bytes;
-                let pairs = row.len().saturating_sub(channels) / RUN;
-                let end = pairs * RUN;
-                // `end + channels ≤ row.len()`, and `above` is as long as
-                // `row`.
-                let mut runs = row[..end]
-                    .chunks_exact(RUN)
-                    .zip(row[channels..end + channels].chunks_exact(RUN))
-                    .zip(above[..end].chunks_exact(RUN));
-                let mut left = pairs;
-                while left > 0 {
-                    // A batch of runs with the sums in registers and no
-                    // count to keep, then the flushes that are due. The
-                    // terms count their runs apart: the first row and the
-                    // rests add runs to one term only.
-                    let batch = left
-                        .min(256 - vertical.runs)
-                        .min(256 - horizontal.runs);
-                    let [mut v0, mut v1, mut v2] = vertical.lanes;
-                    let [mut h0, mut h1, mut h2] = horizontal.lanes;
-                    for ((x, next), up) in (&mut runs).take(batch) {
-                        let (x0, x12) = x.split_at($bytes);
-                        let (x1, x2) = x12.split_at($bytes);
-                        let (n0, n12) = next.split_at($bytes);
-                        let (n1, n2) = n12.split_at($bytes);
-                        let (u0, u12) = up.split_at($bytes);
-                        let (u1, u2) = u12.split_at($bytes);
-                        let x0 = kernel.load(x0);
-                        h0 = Self::add_register(kernel, h0, x0, kernel.load(n0));
-                        v0 = Self::add_register(kernel, v0, kernel.load(u0), x0);
-                        let x1 = kernel.load(x1);
-                        h1 = Self::add_register(kernel, h1, x1, kernel.load(n1));
-                        v1 = Self::add_register(kernel, v1, kernel.load(u1), x1);
-                        let x2 = kernel.load(x2);
-                        h2 = Self::add_register(kernel, h2, x2, kernel.load(n2));
-                        v2 = Self::add_register(kernel, v2, kernel.load(u2), x2);
-                    }
-                    vertical.lanes = [v0, v1, v2];
-                    horizontal.lanes = [h0, h1, h2];
-                    vertical.runs += batch;
-                    horizontal.runs += batch;
-                    left -= batch;
-                    if vertical.runs == 256 {
-                        vertical.flush(kernel);
-                    }
-                    if horizontal.runs == 256 {
-                        horizontal.flush(kernel);
-                    }
-                }
-
-                let last = row.len().saturating_sub(channels);
-                let right = row.get(channels..).unwrap_or_default();
-                horizontal.add(kernel, &row[..last], right, end);
-                vertical.add(kernel, above, row, end);
-            }
-
-            /// Adds `|b[k] − a[k]|` for `k ≥ from`, for slices of equal
-            /// length that start on a run boundary, and `from` a multiple
-            /// of the run: whole runs, then whole registers, then the
-            /// last register of the slices with the bytes before the
-            /// rest masked out (zeros in both, so adding nothing), or
-            /// for slices shorter than a register, a copy padded with
-            /// zeros.
-            #[inline(always)]
-            fn add(&mut self, kernel: $token, a: &[u8], b: &[u8], from: usize) {
-                const RUN: usize = 3 * $bytes;
-                let (Some(a_rest), Some(b_rest)) = (a.get(from..), b.get(from..))
-                else {
-                    return;
-                };
-                let mut a_runs = a_rest.chunks_exact(RUN);
-                let mut b_runs = b_rest.chunks_exact(RUN);
-                let mut left = a_runs.len().min(b_runs.len());
-                while left > 0 {
-                    // A batch of runs with the sums in registers and no
-                    // count to keep, then the flush if it is due.
-                    let batch = left.min(256 - self.runs);
-                    let mut lanes = self.lanes;
-                    let runs = (&mut a_runs).zip(&mut b_runs).take(batch);
-                    for (a, b) in runs {
-                        let (a0, a12) = a.split_at($bytes);
-                        let (a1, a2) = a12.split_at($bytes);
-                        let (b0, b12) = b.split_at($bytes);
-                        let (b1, b2) = b12.split_at($bytes);
-                        let [s0, s1, s2] = lanes;
-                        lanes = [
-                            Self::add_register(
-                                kernel, s0, kernel.load(a0), kernel.load(b0),
-                            ),
-                            Self::add_register(
-                                kernel, s1, kernel.load(a1), kernel.load(b1),
-                            ),
-                            Self::add_register(
-                                kernel, s2, kernel.load(a2), kernel.load(b2),
-                            ),
-                        ];
-                    }
-                    self.lanes = lanes;
-                    self.runs += batch;
-                    left -= batch;
-                    if self.runs == 256 {
-                        self.flush(kernel);
-                    }
-                }
-
-                let (a_rest, b_rest) = (a_runs.remainder(), b_runs.remainder());
-                if a_rest.is_empty() {
-                    return;
-                }
-                let mut a_registers = a_rest.chunks_exact($bytes);
-                let mut b_registers = b_rest.chunks_exact($bytes);
-                let mut lanes = self.lanes.iter_mut();
-                // The registers first: `zip` stops when they end without
-                // taking the next lanes, which a padded register needs.
-                let registers = (&mut a_registers).zip(&mut b_registers);
-                for ((a, b), sums) in registers.zip(&mut lanes) {
-                    let (a, b) = (kernel.load(a), kernel.load(b));
-                    *sums = Self::add_register(kernel, *sums, a, b);
-                }
-                let partial = a_registers.remainder().len();
-                if partial > 0 {
-                    let shift = (a.len() % RUN + RUN - $bytes) % RUN;
-                    match kernel.last_lanes(a, b, partial) {
-                        Some((a, b)) => {
-                            if shift != self.tail_shift {
-                                // Never with the callers here, whose
-                                // slices keep their length.
-                                self.flush(kernel);
-                                self.tail_shift = shift;
-                            }
-                            self.tail =
-                                Self::add_register(kernel, self.tail, a, b);
-                        }
-                        None => {
-                            let (a, b) = (
-                                a_registers.remainder(),
-                                b_registers.remainder(),
-                            );
-                            let mut padded = ([0u8; $bytes], [0u8; $bytes]);
-                            padded.0[..a.len()].copy_from_slice(a);
-                            padded.1[..b.len()].copy_from_slice(b);
-                            let (a, b) = (
-                                kernel.load(&padded.0),
-                                kernel.load(&padded.1),
-                            );
-                            if let Some(sums) = lanes.next() {
-                                *sums =
-                                    Self::add_register(kernel, *sums, a, b);
-                            }
-                        }
-                    }
-                }
-                self.end_run(kernel);
-            }
-
-            /// `sums` (`[all, odd]`) plus the differences `|b − a|` of
-            /// one register.
-            #[inline(always)]
-            fn add_register(
-                kernel: $token,
-                sums: [$register; 2],
-                a: $register,
-                b: $register,
-            ) -> [$register; 2] {
-                let _ = kernel;
-                // SAFETY (every block below): the instruction set is
-                // proven by `kernel`.
-                let d = unsafe { $or($subs8(a, b), $subs8(b, a)) };
-                unsafe {
-                    [
-                        $add16(sums[0], d),
-                        $add16(sums[1], $srli16::<8>(d)),
-                    ]
-                }
-            }
-
-            /// Counts a run, flushing the lanes before they can overflow.
-            #[inline(always)]
-            fn end_run(&mut self, kernel: $token) {
-                self.runs += 1;
-                if self.runs == 256 {
-                    self.flush(kernel);
-                }
-            }
-
-            /// Moves the 16-bit lanes into the per-position totals and
-            /// clears them: lane `i` of a register holds the sums of its
-            /// bytes `2i` (even) and `2i + 1` (odd).
-            #[inline(always)]
-            fn flush(&mut self, kernel: $token) {
-                let registers = self.lanes.iter_mut().enumerate().map(
-                    |(k, sums)| (k * $bytes, sums),
-                );
-                let tail = core::iter::once((self.tail_shift, &mut self.tail));
-                for (first, [all, odd]) in registers.chain(tail) {
-                    let (even, odd) = Self::take_lanes(kernel, all, odd);
-                    add_lanes(&mut self.positions, first, &even, &odd);
-                }
-                self.runs = 0;
-            }
-
-            /// The sums of the even and the odd bytes held by `[all,
-            /// odd]`, which are cleared.
-            #[inline(always)]
-            fn take_lanes(
-                kernel: $token,
-                all: &mut $register,
-                odd: &mut $register,
-            ) -> ([u16; $bytes / 2], [u16; $bytes / 2]) {
-                let _ = kernel;
-                // SAFETY: the instruction set is proven by `kernel`.
-                let even = unsafe { $sub16(*all, $slli16::<8>(*odd)) };
-                let mut even_lanes = [0u16; $bytes / 2];
-                let mut odd_lanes = [0u16; $bytes / 2];
-                // SAFETY: the instruction set is proven by `kernel`; each
-                // array holds exactly the register's bytes.
-                unsafe {
-                    $storeu(even_lanes.as_mut_ptr().cast(), even);
-                    $storeu(odd_lanes.as_mut_ptr().cast(), *odd);
-                }
-                // SAFETY: as above.
-                (*all, *odd) = unsafe { ($zero(), $zero()) };
-                (even_lanes, odd_lanes)
-            }
-
-            /// Adds the totals of each channel to `totals`.
-            #[inline(always)]
-            fn add_to_channels(
-                mut self,
-                kernel: $token,
-                channels: usize,
-                totals: &mut [u64],
-            ) {
-                self.flush(kernel);
-                for pixel in self.positions.chunks_exact(channels) {
-                    for (total, &sum) in totals.iter_mut().zip(pixel) {
-                        *total += sum;
-                    }
-                }
+                type Sums = PositionSums<$register, u8, { 3 * $bytes }>;
+                let totals = (vertical, horizontal);
+                Sums::interleaved_sums(self, rows, channels, totals)
             }
         }
 
@@ -667,12 +754,38 @@ macro_rules! integer_kernels {
             fn abs_diff_sum(self, a: &[u16], b: &[u16]) -> u64 {
                 self.abs_diff_sum_16(a, b, false)
             }
+
+            #[inline(always)]
+            fn interleaved_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [u16]>,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                type Sums = PositionSums<$register, u16, { 3 * $bytes / 2 }>;
+                let totals = (vertical, horizontal);
+                Sums::interleaved_sums(self, rows, channels, totals)
+            }
         }
 
         impl IntegerKernel<i16> for $token {
             #[inline(always)]
             fn abs_diff_sum(self, a: &[i16], b: &[i16]) -> u64 {
                 self.abs_diff_sum_16(a, b, true)
+            }
+
+            #[inline(always)]
+            fn interleaved_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [i16]>,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                type Sums = PositionSums<$register, i16, { 3 * $bytes / 2 }>;
+                let totals = (vertical, horizontal);
+                Sums::interleaved_sums(self, rows, channels, totals)
             }
         }
     };
@@ -694,11 +807,7 @@ integer_kernels!(
     madd = _mm_madd_epi16,
     storeu = _mm_storeu_si128,
     and = _mm_and_si128,
-    subs8 = _mm_subs_epu8,
-    add16 = _mm_add_epi16,
-    srli16 = _mm_srli_epi16,
-    slli16 = _mm_slli_epi16,
-    sub16 = _mm_sub_epi16
+    subs8 = _mm_subs_epu8
 );
 
 integer_kernels!(
@@ -717,9 +826,113 @@ integer_kernels!(
     madd = _mm256_madd_epi16,
     storeu = _mm256_storeu_si256,
     and = _mm256_and_si256,
-    subs8 = _mm256_subs_epu8,
-    add16 = _mm256_add_epi16,
-    srli16 = _mm256_srli_epi16,
-    slli16 = _mm256_slli_epi16,
-    sub16 = _mm256_sub_epi16
+    subs8 = _mm256_subs_epu8
+);
+
+position_sums!(
+    Sse2,
+    __m128i,
+    u8,
+    16,
+    48,
+    wide = u16,
+    half_bits = 8,
+    max_runs = 256,
+    abs_diff = abs_diff_u8,
+    zero = _mm_setzero_si128,
+    storeu = _mm_storeu_si128,
+    add_lane = _mm_add_epi16,
+    sub_lane = _mm_sub_epi16,
+    srli_lane = _mm_srli_epi16,
+    slli_lane = _mm_slli_epi16
+);
+
+position_sums!(
+    Avx2,
+    __m256i,
+    u8,
+    32,
+    96,
+    wide = u16,
+    half_bits = 8,
+    max_runs = 256,
+    abs_diff = abs_diff_u8,
+    zero = _mm256_setzero_si256,
+    storeu = _mm256_storeu_si256,
+    add_lane = _mm256_add_epi16,
+    sub_lane = _mm256_sub_epi16,
+    srli_lane = _mm256_srli_epi16,
+    slli_lane = _mm256_slli_epi16
+);
+
+position_sums!(
+    Sse2,
+    __m128i,
+    u16,
+    8,
+    24,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_u16,
+    zero = _mm_setzero_si128,
+    storeu = _mm_storeu_si128,
+    add_lane = _mm_add_epi32,
+    sub_lane = _mm_sub_epi32,
+    srli_lane = _mm_srli_epi32,
+    slli_lane = _mm_slli_epi32
+);
+
+position_sums!(
+    Avx2,
+    __m256i,
+    u16,
+    16,
+    48,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_u16,
+    zero = _mm256_setzero_si256,
+    storeu = _mm256_storeu_si256,
+    add_lane = _mm256_add_epi32,
+    sub_lane = _mm256_sub_epi32,
+    srli_lane = _mm256_srli_epi32,
+    slli_lane = _mm256_slli_epi32
+);
+
+position_sums!(
+    Sse2,
+    __m128i,
+    i16,
+    8,
+    24,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_i16,
+    zero = _mm_setzero_si128,
+    storeu = _mm_storeu_si128,
+    add_lane = _mm_add_epi32,
+    sub_lane = _mm_sub_epi32,
+    srli_lane = _mm_srli_epi32,
+    slli_lane = _mm_slli_epi32
+);
+
+position_sums!(
+    Avx2,
+    __m256i,
+    i16,
+    16,
+    48,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_i16,
+    zero = _mm256_setzero_si256,
+    storeu = _mm256_storeu_si256,
+    add_lane = _mm256_add_epi32,
+    sub_lane = _mm256_sub_epi32,
+    srli_lane = _mm256_srli_epi32,
+    slli_lane = _mm256_slli_epi32
 );
