@@ -406,6 +406,39 @@ fn byte_views_at_every_offset() {
     byte_views::<u8>();
 }
 
+/// 16-bit planes wide enough to be summed per position of a run of
+/// registers, like an image of one channel: widths around the switch from
+/// the row-by-row kernel (512) and around runs of three registers, values
+/// at the extremes and in between.
+#[test]
+fn wide_16_bit_planes_match_scalar() {
+    let widths: &[usize] = if cfg!(miri) {
+        &[511, 512, 530]
+    } else {
+        &[511, 512, 513, 527, 530, 1000]
+    };
+    for &width in widths {
+        for height in [1, 3] {
+            let shape = [2, height, width];
+            let len = 2 * height * width;
+            let mut sequence = Sequence(0x16b1 + width as u64);
+            let picks: Vec<u64> = (0..len).map(|_| sequence.next()).collect();
+            let unsigned: Vec<u16> = picks
+                .iter()
+                .map(|&r| [0, u16::MAX, r as u16][(r >> 60) as usize % 3])
+                .collect();
+            let signed: Vec<i16> = picks
+                .iter()
+                .map(|&r| {
+                    [i16::MIN, i16::MAX, r as i16][(r >> 60) as usize % 3]
+                })
+                .collect();
+            check_integer(&shape, &unsigned);
+            check_integer(&shape, &signed);
+        }
+    }
+}
+
 /// Interleaved `u8` pixels, summed per channel straight over the rows:
 /// row runs around one and two runs of three registers (48 and 96 bytes
 /// on SSE2, 96 and 192 on AVX2), with 3 and 4 channels and a region that

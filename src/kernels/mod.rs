@@ -1499,6 +1499,21 @@ pub(crate) trait IntegerKernel<T>: Copy {
         (self.abs_diff_sum(above, row), horizontal)
     }
 
+    /// The vertical and horizontal totals of a plane given as its rows,
+    /// all `width ≥ 1` long. A kernel may override this to keep its sums
+    /// in registers across rows.
+    #[inline(always)]
+    fn plane_sums<'a>(
+        self,
+        rows: impl Iterator<Item = &'a [T]>,
+        width: usize,
+    ) -> (u64, u64)
+    where
+        T: 'a,
+    {
+        plane_sums_by_rows(self, rows, width)
+    }
+
     /// Adds to `vertical[c]` and `horizontal[c]` the totals of channel
     /// `c` of a plane of interleaved pixels, given as its rows: each row
     /// holds `width·channels` values, pixel after pixel, and
@@ -1525,6 +1540,29 @@ pub(crate) trait IntegerKernel<T>: Copy {
             above = Some(row);
         }
     }
+}
+
+/// [`IntegerKernel::plane_sums`] row after row: the first row's
+/// horizontal total, then [`IntegerKernel::row_pair_sums`] of each row
+/// with the one above.
+#[inline(always)]
+pub(crate) fn plane_sums_by_rows<'a, T: 'a, K: IntegerKernel<T>>(
+    kernel: K,
+    mut rows: impl Iterator<Item = &'a [T]>,
+    width: usize,
+) -> (u64, u64) {
+    let (mut vertical, mut horizontal) = (0, 0);
+    if let Some(first) = rows.next() {
+        horizontal += kernel.abs_diff_sum(&first[..width - 1], &first[1..]);
+        let mut above = first;
+        for row in rows {
+            let (v, h) = kernel.row_pair_sums(above, row);
+            vertical += v;
+            horizontal += h;
+            above = row;
+        }
+    }
+    (vertical, horizontal)
 }
 
 /// Adds `|b[k] − a[k]|` to `totals[k % channels]` for every `k`, for
@@ -1606,20 +1644,9 @@ pub(crate) fn integer_sums_with<T: Integer, K: IntegerKernel<T>, O>(
         interleaved_sums_with(kernel, img, layout, channels, out, combine);
         return;
     }
-    let width = layout.width();
     for (plane, out) in plane_rows(img, layout).zip(out) {
-        let mut rows = plane.iter();
-        let (mut vertical, mut horizontal) = (0, 0);
-        if let Some(first) = rows.next() {
-            horizontal += kernel.abs_diff_sum(&first[..width - 1], &first[1..]);
-            let mut above = first;
-            for row in rows {
-                let (v, h) = kernel.row_pair_sums(above, row);
-                vertical += v;
-                horizontal += h;
-                above = row;
-            }
-        }
+        let (vertical, horizontal) =
+            kernel.plane_sums(plane.iter(), layout.width());
         *out = combine(vertical, horizontal);
     }
 }

@@ -20,8 +20,8 @@
 use core::arch::x86_64::*;
 use core::marker::PhantomData;
 
-use super::super::IntegerKernel;
 use super::super::scalar::{Integer, Scalar};
+use super::super::{IntegerKernel, plane_sums_by_rows};
 use super::avx2::Avx2;
 
 /// Proof that the CPU has SSE2: every x86-64 CPU has it.
@@ -100,6 +100,12 @@ fn add_lanes<L: Copy + Into<u64>>(
         }
     }
 }
+
+/// The narrowest 16-bit planes summed as images of one channel
+/// (`PositionSums`) rather than row by row: measured on AVX2 against the
+/// row-by-row kernel, 1.2× faster on 2048 columns, even on 256, 1.6×
+/// slower on 64.
+const MIN_POSITION_SUMS_WIDTH: usize = 512;
 
 /// Vectors of 16-bit differences between two flushes of the `i32` lanes:
 /// each lane gains at most 2·32768 in absolute value per vector, so
@@ -755,6 +761,24 @@ macro_rules! integer_kernels {
                 self.abs_diff_sum_16(a, b, false)
             }
 
+            /// Wide planes as images of one channel: each row is read
+            /// once for both terms, and the sums stay in registers across
+            /// rows. Narrower rows pay more for the setup and the flushes
+            /// than they gain.
+            #[inline(always)]
+            fn plane_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [u16]>,
+                width: usize,
+            ) -> (u64, u64) {
+                if width < MIN_POSITION_SUMS_WIDTH {
+                    return plane_sums_by_rows(self, rows, width);
+                }
+                let (mut vertical, mut horizontal) = ([0], [0]);
+                self.interleaved_sums(rows, 1, &mut vertical, &mut horizontal);
+                (vertical[0], horizontal[0])
+            }
+
             #[inline(always)]
             fn interleaved_sums<'a>(
                 self,
@@ -773,6 +797,24 @@ macro_rules! integer_kernels {
             #[inline(always)]
             fn abs_diff_sum(self, a: &[i16], b: &[i16]) -> u64 {
                 self.abs_diff_sum_16(a, b, true)
+            }
+
+            /// Wide planes as images of one channel: each row is read
+            /// once for both terms, and the sums stay in registers across
+            /// rows. Narrower rows pay more for the setup and the flushes
+            /// than they gain.
+            #[inline(always)]
+            fn plane_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [i16]>,
+                width: usize,
+            ) -> (u64, u64) {
+                if width < MIN_POSITION_SUMS_WIDTH {
+                    return plane_sums_by_rows(self, rows, width);
+                }
+                let (mut vertical, mut horizontal) = ([0], [0]);
+                self.interleaved_sums(rows, 1, &mut vertical, &mut horizontal);
+                (vertical[0], horizontal[0])
             }
 
             #[inline(always)]
