@@ -470,6 +470,22 @@ fn parallel_group(c: &mut Criterion) {
             },
         );
     }
+    // An interleaved u8 RGB frame: regions of rows of all channels.
+    let layout = Layout::interleaved(2048, 2048, 3).unwrap();
+    let img = pixels(layout.len(), |v| (v * 256.0) as u8);
+    let mut out = vec![0.0f64; layout.planes()];
+    group.throughput(Throughput::Bytes(img.len() as u64));
+    let size = "u8-rgb-2048x2048";
+    group.bench_function(BenchmarkId::new("single/value", size), |b| {
+        b.iter(|| tv.value_into(black_box(&img), &layout, &mut out))
+    });
+    group.bench_function(BenchmarkId::new("threads-2/value", size), |b| {
+        b.iter(|| {
+            pool.install(|| {
+                tv.par_value_into(black_box(&img), &layout, &mut out)
+            })
+        })
+    });
     group.finish();
 }
 

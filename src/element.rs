@@ -102,6 +102,23 @@ pub(crate) mod sealed {
         ) -> Result<(), Error>
         where
             Self: Element;
+
+        /// [`Kernels::values`] of a strided layout, cut into regions of
+        /// `rows_per_band` rows of every plane on the current rayon pool
+        /// where the type allows it.
+        #[cfg(feature = "rayon")]
+        #[allow(clippy::too_many_arguments)]
+        fn strided_values_in_bands(
+            img: &[Self],
+            layout: &Layout,
+            reduction: Reduction,
+            norm: Norm,
+            backend: Backend,
+            out: &mut [<Self as Element>::Output],
+            rows_per_band: usize,
+        ) -> Result<(), Error>
+        where
+            Self: Element;
     }
 
     /// The gradient kernels of the floating-point types.
@@ -232,6 +249,25 @@ macro_rules! float_element {
                     backend,
                     out,
                     rows_per_band,
+                )
+            }
+
+            /// On the calling thread: the bands of a float value must
+            /// enter each plane's summation tree as whole subtrees, which
+            /// the band kernels do only for contiguous planes.
+            // TODO(perf): bands of strided float layouts.
+            #[cfg(feature = "rayon")]
+            fn strided_values_in_bands(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                norm: Norm,
+                backend: Backend,
+                out: &mut [$t],
+                _rows_per_band: usize,
+            ) -> Result<(), Error> {
+                kernels::float_values(
+                    img, layout, reduction, norm, backend, out,
                 )
             }
         }
@@ -367,6 +403,29 @@ macro_rules! integer_element {
                     return Err(Error::NormNotForIntegers { norm });
                 }
                 kernels::integer_values_in_bands(
+                    img,
+                    layout,
+                    reduction,
+                    backend,
+                    out,
+                    rows_per_band,
+                )
+            }
+
+            #[cfg(feature = "rayon")]
+            fn strided_values_in_bands(
+                img: &[$t],
+                layout: &Layout,
+                reduction: Reduction,
+                norm: Norm,
+                backend: Backend,
+                out: &mut [f64],
+                rows_per_band: usize,
+            ) -> Result<(), Error> {
+                if !norm.is_anisotropic() {
+                    return Err(Error::NormNotForIntegers { norm });
+                }
+                kernels::integer_strided_values_in_bands(
                     img,
                     layout,
                     reduction,

@@ -14,8 +14,12 @@
 //!   tree is the single-threaded one (see `kernels::bands`). Every norm
 //!   is cut into bands. Integer totals are exact, and add up in any order.
 //!
-//! A plane of one row is never cut, and a strided layout (see
-//! [`Layout::strided`]) runs on the calling thread for now.
+//! - Bands of rows of a strided layout (see [`Layout::strided`]), across
+//!   all its planes, as regions of the layout: integer values only, whose
+//!   totals add up in any order. Float values and gradients of strided
+//!   layouts run on the calling thread for now.
+//!
+//! A plane of one row is never cut.
 //!
 //! Small images run on the calling thread: below [`MIN_PARALLEL_LEN`]
 //! elements, handing work to other threads costs more than it saves.
@@ -41,6 +45,10 @@ const MIN_BANDED_PLANE_LEN: usize = 1 << 20;
 /// About how many elements a band of rows holds.
 const BAND_LEN: usize = 1 << 16;
 
+/// About how many elements a band of rows of a strided layout holds,
+/// over all its planes.
+const STRIDED_BAND_LEN: usize = 1 << 18;
+
 /// How a call is cut into pieces for the threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Split {
@@ -51,6 +59,9 @@ enum Split {
     /// Every plane cut into bands of `rows_per_band` rows, the last one
     /// shorter.
     Bands { rows_per_band: usize },
+    /// A strided layout cut into regions of `rows_per_band` rows of every
+    /// plane, the last one shorter.
+    StridedBands { rows_per_band: usize },
 }
 
 impl Split {
@@ -60,10 +71,14 @@ impl Split {
         if threads < 2 || layout.len() < MIN_PARALLEL_LEN || plane_len == 0 {
             return Split::Whole;
         }
-        // TODO(perf): split strided layouts too; the pieces below cut the
-        // slice into contiguous planes.
+        // The pieces below cut the slice into contiguous planes.
         if !layout.is_contiguous() {
-            return Split::Whole;
+            let band_width = layout.planes().saturating_mul(layout.width());
+            let rows_per_band = (STRIDED_BAND_LEN / band_width).max(1);
+            return match layout.height() > rows_per_band {
+                true => Split::StridedBands { rows_per_band },
+                false => Split::Whole,
+            };
         }
         if plane_len >= MIN_BANDED_PLANE_LEN {
             let rows_per_band = (BAND_LEN / layout.width()).max(1);
@@ -150,6 +165,17 @@ impl TotalVariation {
                 out,
                 rows_per_band,
             ),
+            Split::StridedBands { rows_per_band } => {
+                T::strided_values_in_bands(
+                    img,
+                    layout,
+                    self.reduction(),
+                    self.norm(),
+                    self.backend(),
+                    out,
+                    rows_per_band,
+                )
+            }
         }
     }
 
@@ -210,7 +236,10 @@ impl TotalVariation {
     ) -> Result<(), Error> {
         check_gradient_args(img, layout, upstream, None, grad.len())?;
         match Split::for_current_pool(layout) {
-            Split::Whole => self.gradient_into(img, layout, upstream, grad),
+            // TODO(perf): strided layouts in bands.
+            Split::Whole | Split::StridedBands { .. } => {
+                self.gradient_into(img, layout, upstream, grad)
+            }
             Split::Planes { planes_per_chunk } => {
                 let chunk_len = planes_per_chunk * layout.plane_len();
                 img.par_chunks(chunk_len)
@@ -300,7 +329,8 @@ impl TotalVariation {
         let values_len = Some(values.len());
         check_gradient_args(img, layout, upstream, values_len, grad.len())?;
         match Split::for_current_pool(layout) {
-            Split::Whole => self
+            // TODO(perf): strided layouts in bands.
+            Split::Whole | Split::StridedBands { .. } => self
                 .value_and_gradient_into(img, layout, upstream, values, grad),
             Split::Planes { planes_per_chunk } => {
                 let chunk_len = planes_per_chunk * layout.plane_len();

@@ -433,3 +433,38 @@ fn strided_layouts() {
         }
     });
 }
+
+/// Integer values of strided layouts are cut into regions of rows of
+/// every plane: interleaved frames (with a region that starts inside the
+/// frame, and a short last band), u8, u16 and i16; a transposed plane,
+/// which is gathered, runs whole.
+#[test]
+fn strided_integer_bands() {
+    let (height, width) = (1000, 700);
+    let img = pixels(3 * height * width, 17);
+    let u8s: Vec<u8> = img.iter().map(|&v| (v * 256.0) as u8).collect();
+    let u16s: Vec<u16> = img.iter().map(|&v| (v * 65536.0) as u16).collect();
+    let i16s: Vec<i16> =
+        img.iter().map(|&v| (v * 65536.0 - 32768.0) as i16).collect();
+    let layouts = [
+        Layout::interleaved(height, width, 3).unwrap(),
+        Layout::interleaved(height, width, 3)
+            .unwrap()
+            .region(7, 3, height - 20, width - 5)
+            .unwrap(),
+        // Plane `p`'s element `(i, j)` at `i + j·height`: transposed.
+        Layout::strided(
+            &[3, height, width],
+            &[(height * width) as isize, 1, height as isize],
+            0,
+        )
+        .unwrap(),
+    ];
+    in_every_pool(|| {
+        for layout in &layouts {
+            check_integer(&u8s, layout);
+            check_integer(&u16s, layout);
+            check_integer(&i16s, layout);
+        }
+    });
+}

@@ -20,6 +20,7 @@
 //! Integer totals are exact, so each band's totals are added in any
 //! order.
 
+use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
 
@@ -565,6 +566,74 @@ pub(crate) fn integer_values_in_bands<T: IntegerDispatch + Sync>(
         },
     );
     Ok(())
+}
+
+/// [`super::integer_values`] of a strided layout, cut into regions of
+/// `rows_per_band` rows of every plane on the current rayon pool: each
+/// region gives the totals of its rows in every plane, and the vertical
+/// differences across a seam are those of the two-row region around it.
+/// Layouts whose rows must be gathered run on the calling thread. Planes
+/// must not exceed [`super::max_integer_plane_len`].
+pub(crate) fn integer_strided_values_in_bands<T: IntegerDispatch + Sync>(
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    backend: Backend,
+    out: &mut [f64],
+    rows_per_band: usize,
+) -> Result<(), Error> {
+    if layout.integers_need_gather() {
+        // Gathered a plane at a time, on the calling thread.
+        // TODO(perf): gather bands on the threads.
+        return super::integer_values(img, layout, reduction, backend, out);
+    }
+    let backend = resolve(backend)?;
+    let planes = layout.planes();
+    let add = |mut totals: Vec<(u64, u64)>, band: Vec<(u64, u64)>| {
+        for ((v, h), (band_v, band_h)) in totals.iter_mut().zip(band) {
+            (*v, *h) = (*v + band_v, *h + band_h);
+        }
+        totals
+    };
+    let totals = bands(layout.height(), rows_per_band)
+        .map(|rows| strided_band_totals(backend, img, layout, rows))
+        .try_reduce(|| vec![(0, 0); planes], |a, b| Ok(add(a, b)))?;
+    for (out, (v, h)) in out.iter_mut().zip(totals) {
+        // The combination of `super::integer_values`.
+        *out = match reduction {
+            Reduction::Sum => (v + h) as f64,
+            Reduction::Mean => {
+                mean(v as f64, layout.vertical_count())
+                    + mean(h as f64, layout.horizontal_count())
+            }
+        };
+    }
+    Ok(())
+}
+
+/// The vertical and horizontal totals of each plane over the rows `rows`
+/// of a strided layout, with the vertical differences between the row
+/// above them and their first row.
+fn strided_band_totals<T: IntegerDispatch>(
+    backend: Resolved,
+    img: &[T],
+    layout: &Layout,
+    rows: Range<usize>,
+) -> Result<Vec<(u64, u64)>, Error> {
+    let width = layout.width();
+    let band = layout.region(rows.start, 0, rows.len(), width)?;
+    let mut totals = vec![(0, 0); layout.planes()];
+    // The regions lie inside the layout, which was checked against `img`.
+    T::sums_on(backend, img, &band, &mut totals, |v, h| (v, h));
+    if let Some(above) = rows.start.checked_sub(1) {
+        let seam = layout.region(above, 0, 2, width)?;
+        let mut seams = vec![0; layout.planes()];
+        T::sums_on(backend, img, &seam, &mut seams, |v, _| v);
+        for ((v, _), seam) in totals.iter_mut().zip(seams) {
+            *v += seam;
+        }
+    }
+    Ok(totals)
 }
 
 #[cfg(test)]

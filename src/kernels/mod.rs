@@ -42,7 +42,8 @@ use crate::{
 };
 #[cfg(feature = "rayon")]
 pub(crate) use bands::{
-    float_gradient_in_bands, float_values_in_bands, integer_values_in_bands,
+    float_gradient_in_bands, float_values_in_bands,
+    integer_strided_values_in_bands, integer_values_in_bands,
 };
 pub(crate) use norms::PixelNorm;
 use norms::{norm_gradient_with, norm_values_with};
