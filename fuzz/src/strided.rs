@@ -16,10 +16,12 @@
 //! layout places lies in the slice (otherwise `StrideBeforeStart` or
 //! `StrideOutOfBounds` with the lowest or highest index); on success,
 //! values, gradients and the one-pass call of `f32` pixels, and the exact
-//! totals of `u8` pixels, have the bits of the same elements copied here
-//! into a contiguous image, on every backend.
+//! totals of `u8`, `u16` and `i16` pixels, have the bits of the same
+//! elements copied here into a contiguous image, on every backend.
 
-use total_variation::{Backend, Error, Layout, Reduction, TotalVariation};
+use total_variation::{
+    Backend, Error, IntegerElement, Layout, Reduction, TotalVariation,
+};
 
 use crate::input::{Bytes, Rng, norm};
 
@@ -95,17 +97,6 @@ pub fn check_strided(data: &[u8]) {
         }
         _ => None,
     };
-    // The axis named is checked by the unit tests; here, the bounds.
-    let without_axis = |error: Error| match error {
-        Error::StrideBeforeStart { before, .. } => {
-            Error::StrideBeforeStart { axis: None, before }
-        }
-        Error::StrideOutOfBounds { last, len, .. } => {
-            Error::StrideOutOfBounds { axis: None, last, len }
-        }
-        other => other,
-    };
-
     // Only read when every address lies in the slice.
     let copy: Vec<f32> = match expected_error {
         Some(_) => Vec::new(),
@@ -116,6 +107,12 @@ pub fn check_strided(data: &[u8]) {
         (0..layout.planes()).map(|p| 1.0 + p as f32).collect();
     let bytes_img: Vec<u8> = pixels.iter().map(|&v| v as i8 as u8).collect();
     let bytes_copy: Vec<u8> = copy.iter().map(|&v| v as i8 as u8).collect();
+    // 16-bit values spread over the whole range, extremes included.
+    let word = |v: f32| (v as i32).wrapping_mul(4099) as u16;
+    let words_img: Vec<u16> = pixels.iter().map(|&v| word(v)).collect();
+    let words_copy: Vec<u16> = copy.iter().map(|&v| word(v)).collect();
+    let signed_img: Vec<i16> = words_img.iter().map(|&v| v as i16).collect();
+    let signed_copy: Vec<i16> = words_copy.iter().map(|&v| v as i16).collect();
     for backend in [Backend::Scalar, Backend::Portable, Backend::Avx2] {
         if !backend.is_available() {
             continue;
@@ -154,16 +151,28 @@ pub fn check_strided(data: &[u8]) {
                 }
             }
         }
-        let exact = TotalVariation::new()
-            .with_backend(backend)
-            .exact_sum(&bytes_img, &layout)
-            .map_err(without_axis);
-        match expected_error {
-            Some(error) => assert_eq!(exact, Err(error)),
-            None => assert_eq!(
-                exact,
-                TotalVariation::new().exact_sum(&bytes_copy, &planar)
-            ),
+        let images = (&layout, &planar, expected_error);
+        check_exact(backend, (&bytes_img, &bytes_copy), images);
+        check_exact(backend, (&words_img, &words_copy), images);
+        check_exact(backend, (&signed_img, &signed_copy), images);
+    }
+}
+
+/// The exact totals of an integer image in `layout` against those of the
+/// copy of its elements in `planar`, or the expected error.
+fn check_exact<T: IntegerElement>(
+    backend: Backend,
+    (img, copy): (&[T], &[T]),
+    (layout, planar, expected_error): (&Layout, &Layout, Option<Error>),
+) {
+    let exact = TotalVariation::new()
+        .with_backend(backend)
+        .exact_sum(img, layout)
+        .map_err(without_axis);
+    match expected_error {
+        Some(error) => assert_eq!(exact, Err(error)),
+        None => {
+            assert_eq!(exact, TotalVariation::new().exact_sum(copy, planar))
         }
     }
 }
@@ -174,4 +183,18 @@ fn bits(values: &[f32]) -> Vec<u32> {
         .iter()
         .map(|v| if v.is_nan() { f32::NAN.to_bits() } else { v.to_bits() })
         .collect()
+}
+
+/// The error with the axis left out: the unit tests check the axis
+/// named; the fuzzer, the bounds.
+fn without_axis(error: Error) -> Error {
+    match error {
+        Error::StrideBeforeStart { before, .. } => {
+            Error::StrideBeforeStart { axis: None, before }
+        }
+        Error::StrideOutOfBounds { last, len, .. } => {
+            Error::StrideOutOfBounds { axis: None, last, len }
+        }
+        other => other,
+    }
 }
