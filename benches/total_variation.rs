@@ -38,6 +38,16 @@ fn backends() -> Vec<(&'static str, Backend)> {
     .collect()
 }
 
+/// [`backends`] and AVX-512, which differs from AVX2 for integer images
+/// only.
+fn integer_backends() -> Vec<(&'static str, Backend)> {
+    let mut backends = backends();
+    if Backend::Avx512.is_available() {
+        backends.push(("avx512", Backend::Avx512));
+    }
+    backends
+}
+
 /// Deterministic pixels in [0, 1) (as `T` by `convert`).
 fn pixels<T>(len: usize, convert: impl Fn(f64) -> T) -> Vec<T> {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -104,7 +114,9 @@ fn value_group<T: Element>(
         group.bench_function(BenchmarkId::new("streaming-sum/-", size), |b| {
             b.iter(|| streaming_sum(black_box(&as_f32)))
         });
-        for (backend_name, backend) in backends() {
+        let backends =
+            if summation == "exact" { integer_backends() } else { backends() };
+        for (backend_name, backend) in backends {
             let tv = TotalVariation::new().with_backend(backend);
             let mut out = vec![T::Output::default(); layout.planes()];
             group.bench_function(

@@ -102,7 +102,8 @@
 //! # Backends
 //!
 //! [`Backend::Auto`], the default, picks the fastest code this CPU runs:
-//! on x86-64, AVX2 kernels (`#[target_feature]`, detected at run time under
+//! on x86-64, AVX2 kernels, and AVX-512 ones for integer images where the
+//! CPU has AVX-512BW (`#[target_feature]`, detected at run time under
 //! `std` and cached, so no `-C target-cpu` flag is needed); elsewhere the
 //! portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
 //! build targets). [`Backend::Scalar`] is the plain definition. Integer
@@ -111,9 +112,9 @@
 //!
 //! # Features
 //!
-//! - `std` (default): implies `alloc`; detects AVX2 at run time. Without
-//!   it, AVX2 is used only when the build enables it
-//!   (`-C target-feature=+avx2`).
+//! - `std` (default): implies `alloc`; detects AVX2 and AVX-512 at run
+//!   time. Without it, they are used only when the build enables them
+//!   (`-C target-feature=+avx2`, `+avx512f,+avx512bw`).
 //! - `alloc`: the functions that return a `Vec`.
 //! - `rayon` (off by default): implies `std`; the `par_*` methods of
 //!   [`TotalVariation`] (such as `par_value` and `par_gradient_into`) run

@@ -22,7 +22,7 @@ const NORMS: [Norm; 6] = [
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
-    [Backend::Auto, Backend::Portable, Backend::Avx2]
+    [Backend::Auto, Backend::Portable, Backend::Avx2, Backend::Avx512]
         .into_iter()
         .filter(|backend| backend.is_available())
         .collect()

@@ -36,7 +36,7 @@ const NORMS: &[Norm] = if cfg!(miri) {
 
 /// The backends to compare with the scalar one, where they can run.
 fn fast_backends() -> Vec<Backend> {
-    [Backend::Portable, Backend::Avx2, Backend::Auto]
+    [Backend::Portable, Backend::Avx2, Backend::Avx512, Backend::Auto]
         .into_iter()
         .filter(|backend| backend.is_available())
         .collect()
@@ -341,8 +341,12 @@ fn check_integer<T: total_variation::IntegerElement>(
     }
 }
 
-/// Widths through two 32-byte registers, rows of one and three, values
-/// at the extremes and in between.
+/// The widest integer register, in bytes: 64 with AVX-512, which miri
+/// does not run, 32 with AVX2.
+const WIDEST_REGISTER: usize = if cfg!(miri) { 32 } else { 64 };
+
+/// Widths through two of the widest registers, rows of one and three,
+/// values at the extremes and in between.
 fn integer_tails<T: total_variation::IntegerElement>(
     lanes: usize,
     pick: fn(u64) -> T,
@@ -359,19 +363,21 @@ fn integer_tails<T: total_variation::IntegerElement>(
 
 #[test]
 fn u8_every_tail_matches_scalar() {
-    integer_tails::<u8>(32, |r| [0, 255, r as u8][(r >> 60) as usize % 3]);
+    integer_tails::<u8>(WIDEST_REGISTER, |r| {
+        [0, 255, r as u8][(r >> 60) as usize % 3]
+    });
 }
 
 #[test]
 fn u16_every_tail_matches_scalar() {
-    integer_tails::<u16>(16, |r| {
+    integer_tails::<u16>(WIDEST_REGISTER / 2, |r| {
         [0, u16::MAX, r as u16][(r >> 60) as usize % 3]
     });
 }
 
 #[test]
 fn i16_every_tail_matches_scalar() {
-    integer_tails::<i16>(16, |r| {
+    integer_tails::<i16>(WIDEST_REGISTER / 2, |r| {
         [i16::MIN, i16::MAX, r as i16][(r >> 60) as usize % 3]
     });
 }
@@ -415,7 +421,7 @@ fn wide_16_bit_planes_match_scalar() {
     let widths: &[usize] = if cfg!(miri) {
         &[511, 512, 530]
     } else {
-        &[511, 512, 513, 527, 530, 1000]
+        &[511, 512, 513, 527, 530, 575, 576, 577, 1000]
     };
     for &width in widths {
         for height in [1, 3] {
@@ -441,14 +447,18 @@ fn wide_16_bit_planes_match_scalar() {
 
 /// Interleaved `u8` pixels, summed per channel straight over the rows:
 /// row runs around one and two runs of three registers (48 and 96 bytes
-/// on SSE2, 96 and 192 on AVX2), with 3 and 4 channels and a region that
-/// starts inside a row, against the channels copied into planes here.
+/// on SSE2, 96 and 192 on AVX2, 192 and 384 on AVX-512), with 3 and 4
+/// channels and a region that starts inside a row, against the channels
+/// copied into planes here.
 #[test]
 fn interleaved_u8_matches_its_planes() {
     let widths: &[usize] = if cfg!(miri) {
         &[2, 15, 17, 33, 65]
     } else {
-        &[2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97]
+        &[
+            2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 95, 96, 97, 127,
+            128, 129,
+        ]
     };
     for &channels in &[3usize, 4] {
         for &width in widths {

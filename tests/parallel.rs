@@ -54,10 +54,16 @@ fn assert_same<T: CanonicalBits>(
 }
 
 fn available_backends() -> Vec<Backend> {
-    [Backend::Auto, Backend::Scalar, Backend::Portable, Backend::Avx2]
-        .into_iter()
-        .filter(|b| b.is_available())
-        .collect()
+    [
+        Backend::Auto,
+        Backend::Scalar,
+        Backend::Portable,
+        Backend::Avx2,
+        Backend::Avx512,
+    ]
+    .into_iter()
+    .filter(|b| b.is_available())
+    .collect()
 }
 
 const NORMS: [Norm; 4] = [

@@ -21,10 +21,16 @@ const NORMS: [Norm; 4] = [
 
 /// Every backend that runs here, the scalar one first.
 fn backends() -> Vec<Backend> {
-    [Backend::Scalar, Backend::Auto, Backend::Portable, Backend::Avx2]
-        .into_iter()
-        .filter(|backend| backend.is_available())
-        .collect()
+    [
+        Backend::Scalar,
+        Backend::Auto,
+        Backend::Portable,
+        Backend::Avx2,
+        Backend::Avx512,
+    ]
+    .into_iter()
+    .filter(|backend| backend.is_available())
+    .collect()
 }
 
 /// The bits of `f32` values, every NaN made the same.
@@ -426,10 +432,11 @@ proptest! {
 
 #[test]
 fn long_interleaved_rows_are_exact() {
-    // Rows of 9000 RGB pixels, 27 000 bytes: more than 256 runs of three
-    // AVX2 registers between flushes of the 16-bit sums, with every
+    // Rows of 18 000 RGB pixels, 54 000 bytes: more than 256 runs of
+    // three AVX-512 registers (and twice as many AVX2 ones) in one row,
+    // so the 16-bit sums are flushed at their limit, with every
     // difference 255.
-    let (height, width) = (3, 9000);
+    let (height, width) = (3, 18_000);
     let img: Vec<u8> = (0..height * width * 3)
         .map(|i| if (i / 3 + i / (3 * width)) % 2 == 0 { 0 } else { 255 })
         .collect();
@@ -445,10 +452,11 @@ fn long_interleaved_rows_are_exact() {
 
 #[test]
 fn long_interleaved_16_bit_rows_are_exact() {
-    // Rows of 1.1 million RGB pixels, 3.3 million values: more than 65536
-    // runs of three AVX2 registers between flushes of the 32-bit sums,
-    // with every difference 65535, the largest.
-    let (height, width) = (2, 1_100_000);
+    // Rows of 2.2 million RGB pixels, 6.6 million values: more than 65536
+    // runs of three AVX-512 registers (and twice as many AVX2 ones) in
+    // one row, so the 32-bit sums are flushed at their limit, with every
+    // difference 65535.
+    let (height, width) = (2, 2_200_000);
     let extreme = |i: usize| (i / 3 + i / (3 * width)).is_multiple_of(2);
     let signed: Vec<i16> = (0..height * width * 3)
         .map(|i| if extreme(i) { i16::MIN } else { i16::MAX })
@@ -457,11 +465,12 @@ fn long_interleaved_16_bit_rows_are_exact() {
         .map(|i| if extreme(i) { 0 } else { u16::MAX })
         .collect();
     let layout = Layout::interleaved(height, width, 3).unwrap();
-    let horizontal = height as u64 * (width as u64 - 1) * 65535;
-    let vertical = (height as u64 - 1) * width as u64 * 65535;
+    // Differences per channel: (width − 1) across each row, `width` down.
+    let count =
+        height as u64 * (width as u64 - 1) + (height as u64 - 1) * width as u64;
     for backend in backends() {
         let config = TotalVariation::new().with_backend(backend);
-        let expected = [horizontal + vertical; 3];
+        let expected = [count * 65535; 3];
         assert_eq!(config.exact_sum(&signed, &layout).unwrap(), expected);
         assert_eq!(config.exact_sum(&unsigned, &layout).unwrap(), expected);
     }

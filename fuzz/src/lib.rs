@@ -61,8 +61,8 @@ fn norm_error<T: Float>(norm: Norm) -> Option<Error> {
 }
 
 /// The backends compared with `Scalar`, available or not.
-const BACKENDS: [Backend; 3] =
-    [Backend::Portable, Backend::Avx2, Backend::Auto];
+const BACKENDS: [Backend; 4] =
+    [Backend::Portable, Backend::Avx2, Backend::Avx512, Backend::Auto];
 
 /// The length of the output slice passed when the planes are too many to
 /// allocate: the call must fail before it writes anything.

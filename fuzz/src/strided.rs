@@ -113,7 +113,9 @@ pub fn check_strided(data: &[u8]) {
     let words_copy: Vec<u16> = copy.iter().map(|&v| word(v)).collect();
     let signed_img: Vec<i16> = words_img.iter().map(|&v| v as i16).collect();
     let signed_copy: Vec<i16> = words_copy.iter().map(|&v| v as i16).collect();
-    for backend in [Backend::Scalar, Backend::Portable, Backend::Avx2] {
+    let backends =
+        [Backend::Scalar, Backend::Portable, Backend::Avx2, Backend::Avx512];
+    for backend in backends {
         if !backend.is_available() {
             continue;
         }

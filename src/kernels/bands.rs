@@ -109,7 +109,7 @@ macro_rules! band_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => {
+                    Resolved::Avx2(kernel, _) => {
                         super::x86_64::avx2::run_band(kernel, task)
                     }
                 }

@@ -226,8 +226,10 @@ pub(crate) struct GradientFactors<T> {
 pub(crate) enum Resolved {
     Scalar,
     Portable,
+    /// The AVX2 kernels, and the AVX-512 ones for integer images when
+    /// the backend asks for them.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    Avx2(x86_64::avx2::Avx2),
+    Avx2(x86_64::avx2::Avx2, Option<x86_64::avx512::Avx512>),
 }
 
 impl From<Resolved> for Backend {
@@ -237,7 +239,9 @@ impl From<Resolved> for Backend {
             Resolved::Scalar => Backend::Scalar,
             Resolved::Portable => Backend::Portable,
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            Resolved::Avx2(_) => Backend::Avx2,
+            Resolved::Avx2(_, None) => Backend::Avx2,
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            Resolved::Avx2(_, Some(_)) => Backend::Avx512,
         }
     }
 }
@@ -257,6 +261,21 @@ pub(crate) fn has_avx2() -> bool {
     }
 }
 
+/// Whether the CPU running this code has AVX-512F and AVX-512BW, asked
+/// and cached as [`has_avx2`].
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(crate) fn has_avx512bw() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(all(target_feature = "avx512f", target_feature = "avx512bw"))
+    }
+}
+
 /// Whether a backend can run on this CPU.
 pub(crate) fn is_available(backend: Backend) -> bool {
     resolve(backend).is_ok()
@@ -269,14 +288,24 @@ fn resolve(backend: Backend) -> Result<Resolved, Error> {
         Backend::Avx2 => {
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(kernel) = x86_64::avx2::Avx2::detect() {
-                return Ok(Resolved::Avx2(kernel));
+                return Ok(Resolved::Avx2(kernel, None));
+            }
+            Err(Error::BackendUnavailable { backend })
+        }
+        Backend::Avx512 => {
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            if let (Some(kernel), Some(wide)) =
+                (x86_64::avx2::Avx2::detect(), x86_64::avx512::Avx512::detect())
+            {
+                return Ok(Resolved::Avx2(kernel, Some(wide)));
             }
             Err(Error::BackendUnavailable { backend })
         }
         Backend::Auto => {
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(kernel) = x86_64::avx2::Avx2::detect() {
-                return Ok(Resolved::Avx2(kernel));
+                let wide = x86_64::avx512::Avx512::detect();
+                return Ok(Resolved::Avx2(kernel, wide));
             }
             Ok(Resolved::Portable)
         }
@@ -394,7 +423,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => {
+                    Resolved::Avx2(kernel, _) => {
                         x86_64::avx2::run_task(kernel, task)
                     }
                 }
@@ -426,7 +455,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::float_values(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::float_values(
                         kernel, img, layout, reduction, out,
                     ),
                 }
@@ -461,7 +490,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::float_gradient(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::float_gradient(
                         kernel, img, layout, reduction, upstream, grad,
                     ),
                 }
@@ -499,7 +528,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => {
+                    Resolved::Avx2(kernel, _) => {
                         x86_64::avx2::float_value_and_gradient(
                             kernel, img, layout, reduction, upstream, values,
                             grad,
@@ -540,7 +569,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::volume_values(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::volume_values(
                         kernel, norm, img, layout, reduction, weights, out,
                     ),
                 }
@@ -581,7 +610,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::volume_gradient(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::volume_gradient(
                         kernel, norm, img, layout, reduction, weights,
                         upstream, grad,
                     ),
@@ -617,7 +646,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::norm_values(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::norm_values(
                         kernel, norm, img, layout, reduction, out,
                     ),
                 }
@@ -655,7 +684,7 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::norm_gradient(
+                    Resolved::Avx2(kernel, _) => x86_64::avx2::norm_gradient(
                         kernel, norm, img, layout, reduction, upstream, grad,
                     ),
                 }
@@ -1708,7 +1737,16 @@ macro_rules! integer_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel) => x86_64::avx2::integer_sums(
+                    Resolved::Avx2(_, Some(kernel)) => {
+                        x86_64::avx512::integer_sums(
+                            kernel, img, layout, out, combine,
+                        )
+                    }
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel, None) => x86_64::avx2::integer_sums(
                         kernel, img, layout, out, combine,
                     ),
                 }

@@ -7,7 +7,7 @@ use total_variation::Backend;
 
 /// The backends other than the scalar one that run here.
 pub fn fast_backends() -> Vec<Backend> {
-    [Backend::Auto, Backend::Portable, Backend::Avx2]
+    [Backend::Auto, Backend::Portable, Backend::Avx2, Backend::Avx512]
         .into_iter()
         .filter(|backend| backend.is_available())
         .collect()

@@ -1,9 +1,11 @@
-//! Exact sums of absolute differences of integer rows, on SSE2 and AVX2.
+//! Exact sums of absolute differences of integer rows, on SSE2, AVX2 and
+//! AVX-512 (with AVX-512BW).
 //!
 //! Integer sums are exact, so unlike the float kernels these need not
 //! follow any order: each kernel only has to return the true `u64` total.
 //!
-//! - `u8`: `psadbw` (`_mm_sad_epu8`, `_mm256_sad_epu8`) sums the absolute
+//! - `u8`: `psadbw` (`_mm_sad_epu8`, `_mm256_sad_epu8`, `_mm512_sad_epu8`)
+//!   sums the absolute
 //!   differences of 8 byte pairs into a 64-bit lane in one instruction.
 //! - `u16`: `|a − b|` is `(a ⊖ b) | (b ⊖ a)` with saturating subtraction.
 //!   The differences, biased by −32768 to fit `i16`, are added in pairs
@@ -23,6 +25,7 @@ use core::marker::PhantomData;
 use super::super::scalar::{Integer, Scalar};
 use super::super::{IntegerKernel, plane_sums_by_rows};
 use super::avx2::Avx2;
+use super::avx512::Avx512;
 
 /// Proof that the CPU has SSE2: every x86-64 CPU has it.
 #[derive(Clone, Copy)]
@@ -480,7 +483,9 @@ macro_rules! integer_kernels {
         sad = $sad:ident, add64 = $add64:ident, add32 = $add32:ident,
         subs16 = $subs16:ident, or = $or:ident, xor = $xor:ident,
         madd = $madd:ident, storeu = $storeu:ident, and = $and:ident,
-        subs8 = $subs8:ident
+        subs8 = $subs8:ident,
+        narrower = |$narrow_token:ident| $narrower:expr,
+        narrower_type = $narrower_type:ty
     ) => {
         // The SSE2 intrinsics need no `unsafe` in a crate compiled with
         // SSE2; the AVX2 ones do. One body serves both.
@@ -566,6 +571,14 @@ macro_rules! integer_kernels {
                 }
             }
 
+            /// The kernel for what is shorter than a register: the next
+            /// narrower instruction set, scalar code below SSE2.
+            #[inline(always)]
+            fn narrower(self) -> $narrower_type {
+                let $narrow_token = self;
+                $narrower
+            }
+
             /// The lanes of a register as 64-bit integers.
             #[inline(always)]
             fn lanes64(self, v: $register) -> [u64; $bytes / 8] {
@@ -595,7 +608,7 @@ macro_rules! integer_kernels {
                 flip: bool,
             ) -> u64
             where
-                Scalar: IntegerKernel<T>,
+                $narrower_type: IntegerKernel<T>,
             {
                 debug_assert_eq!(a.len(), b.len());
                 const LANES: usize = $bytes / 2;
@@ -638,7 +651,7 @@ macro_rules! integer_kernels {
                         vectors += 1;
                         0
                     }
-                    _ => Scalar.abs_diff_sum(
+                    _ => self.narrower().abs_diff_sum(
                         a_chunks.remainder(),
                         b_chunks.remainder(),
                     ),
@@ -680,7 +693,7 @@ macro_rules! integer_kernels {
                         acc = unsafe { $add64(acc, $sad(a, b)) };
                         0
                     }
-                    _ => Scalar.abs_diff_sum(
+                    _ => self.narrower().abs_diff_sum(
                         a_chunks.remainder(),
                         b_chunks.remainder(),
                     ),
@@ -700,10 +713,7 @@ macro_rules! integer_kernels {
                 };
                 if width <= $bytes {
                     // Too narrow for a register of horizontal differences.
-                    return (
-                        Scalar.abs_diff_sum(above, row),
-                        Scalar.abs_diff_sum(left, right),
-                    );
+                    return self.narrower().row_pair_sums(above, row);
                 }
                 // SAFETY (every block below): the instruction set is
                 // proven by `self`.
@@ -849,7 +859,9 @@ integer_kernels!(
     madd = _mm_madd_epi16,
     storeu = _mm_storeu_si128,
     and = _mm_and_si128,
-    subs8 = _mm_subs_epu8
+    subs8 = _mm_subs_epu8,
+    narrower = |_sse2| Scalar,
+    narrower_type = Scalar
 );
 
 integer_kernels!(
@@ -868,7 +880,30 @@ integer_kernels!(
     madd = _mm256_madd_epi16,
     storeu = _mm256_storeu_si256,
     and = _mm256_and_si256,
-    subs8 = _mm256_subs_epu8
+    subs8 = _mm256_subs_epu8,
+    narrower = |_avx2| Sse2::new(),
+    narrower_type = Sse2
+);
+
+integer_kernels!(
+    Avx512,
+    64,
+    __m512i,
+    loadu = _mm512_loadu_si512,
+    zero = _mm512_setzero_si512,
+    set1_16 = _mm512_set1_epi16,
+    sad = _mm512_sad_epu8,
+    add64 = _mm512_add_epi64,
+    add32 = _mm512_add_epi32,
+    subs16 = _mm512_subs_epu16,
+    or = _mm512_or_si512,
+    xor = _mm512_xor_si512,
+    madd = _mm512_madd_epi16,
+    storeu = _mm512_storeu_si512,
+    and = _mm512_and_si512,
+    subs8 = _mm512_subs_epu8,
+    narrower = |avx512| avx512.avx2(),
+    narrower_type = Avx2
 );
 
 position_sums!(
@@ -977,4 +1012,58 @@ position_sums!(
     sub_lane = _mm256_sub_epi32,
     srli_lane = _mm256_srli_epi32,
     slli_lane = _mm256_slli_epi32
+);
+
+position_sums!(
+    Avx512,
+    __m512i,
+    u8,
+    64,
+    192,
+    wide = u16,
+    half_bits = 8,
+    max_runs = 256,
+    abs_diff = abs_diff_u8,
+    zero = _mm512_setzero_si512,
+    storeu = _mm512_storeu_si512,
+    add_lane = _mm512_add_epi16,
+    sub_lane = _mm512_sub_epi16,
+    srli_lane = _mm512_srli_epi16,
+    slli_lane = _mm512_slli_epi16
+);
+
+position_sums!(
+    Avx512,
+    __m512i,
+    u16,
+    32,
+    96,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_u16,
+    zero = _mm512_setzero_si512,
+    storeu = _mm512_storeu_si512,
+    add_lane = _mm512_add_epi32,
+    sub_lane = _mm512_sub_epi32,
+    srli_lane = _mm512_srli_epi32,
+    slli_lane = _mm512_slli_epi32
+);
+
+position_sums!(
+    Avx512,
+    __m512i,
+    i16,
+    32,
+    96,
+    wide = u32,
+    half_bits = 16,
+    max_runs = 65536,
+    abs_diff = abs_diff_i16,
+    zero = _mm512_setzero_si512,
+    storeu = _mm512_storeu_si512,
+    add_lane = _mm512_add_epi32,
+    sub_lane = _mm512_sub_epi32,
+    srli_lane = _mm512_srli_epi32,
+    slli_lane = _mm512_slli_epi32
 );

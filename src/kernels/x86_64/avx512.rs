@@ -1,0 +1,68 @@
+//! AVX-512 kernels for integer images, chosen at run time.
+//!
+//! The integer kernels of [`super::integer`] are written once over a
+//! register type; with 64-byte registers and AVX-512BW (`vpsadbw`,
+//! saturating 16-bit subtraction and `vpmaddwd` on 512 bits) they read
+//! twice the bytes per instruction of AVX2. Float images keep the AVX2
+//! kernels: their summation order is defined on 16 `f32` or 8 `f64`
+//! lanes, which one 512-bit register holds exactly, but a 512-bit float
+//! kernel measured no faster than the AVX2 one (see the README).
+//!
+//! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
+//! CPU with AVX2, AVX-512F and AVX-512BW, and it can only be made by
+//! [`Avx512::detect`].
+
+use super::super::scalar::Integer;
+use super::super::{IntegerKernel, integer_sums_with};
+use super::avx2::Avx2;
+use crate::Layout;
+
+/// Proof that the CPU has AVX2, AVX-512F and AVX-512BW.
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512 {
+    avx2: Avx2,
+}
+
+impl Avx512 {
+    /// The proof, if the CPU has AVX2, AVX-512F and AVX-512BW.
+    #[inline]
+    pub(crate) fn detect() -> Option<Self> {
+        let avx2 = Avx2::detect()?;
+        super::super::has_avx512bw().then_some(Avx512 { avx2 })
+    }
+
+    /// The proof of AVX2 it holds, for the kernels of rows shorter than a
+    /// 512-bit register.
+    #[inline(always)]
+    pub(super) fn avx2(self) -> Avx2 {
+        self.avx2
+    }
+}
+
+/// The exact totals of an integer image, on AVX-512.
+#[inline]
+pub(crate) fn integer_sums<T: Integer, O>(
+    kernel: Avx512,
+    img: &[T],
+    layout: &Layout,
+    out: &mut [O],
+    combine: impl Fn(u64, u64) -> O,
+) where
+    Avx512: IntegerKernel<T>,
+{
+    #[target_feature(enable = "avx2,avx512f,avx512bw")]
+    fn compiled_for_avx512<T: Integer, O>(
+        kernel: Avx512,
+        img: &[T],
+        layout: &Layout,
+        out: &mut [O],
+        combine: impl Fn(u64, u64) -> O,
+    ) where
+        Avx512: IntegerKernel<T>,
+    {
+        integer_sums_with(kernel, img, layout, out, combine)
+    }
+    // SAFETY: the `Avx512` value proves that the CPU has AVX2, AVX-512F
+    // and AVX-512BW.
+    unsafe { compiled_for_avx512(kernel, img, layout, out, combine) }
+}
