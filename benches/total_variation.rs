@@ -501,6 +501,136 @@ fn parallel_group(c: &mut Criterion) {
     group.finish();
 }
 
+/// The inner loop of the `f32` value on 256-bit and on 512-bit registers,
+/// side by side: 32 columns of each row per step (the last partial step
+/// of a row is left out), no pairwise tree, and independent accumulators
+/// enough to keep either loop from waiting on the latency of its
+/// additions. It measures whether AVX-512 would pay for float images,
+/// which run the AVX2 kernels on every x86-64 backend.
+#[cfg(target_arch = "x86_64")]
+fn register_width_group(c: &mut Criterion) {
+    use std::arch::x86_64::*;
+
+    /// The columns where a step of 32 starts, with a column after it.
+    fn steps(width: usize) -> impl Iterator<Item = usize> {
+        (0..width.saturating_sub(32)).step_by(32)
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn loop_avx2(plane: &[f32], height: usize, width: usize) -> f32 {
+        let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+        let (mut across, mut down) =
+            ([_mm256_setzero_ps(); 4], [_mm256_setzero_ps(); 4]);
+        for i in 0..height.saturating_sub(1) {
+            let (Some(row), Some(below)) = (
+                plane.get(i * width..(i + 1) * width),
+                plane.get((i + 1) * width..(i + 2) * width),
+            ) else {
+                break;
+            };
+            for j in steps(width) {
+                let p = row[j..j + 33].as_ptr();
+                let q = below[j..j + 32].as_ptr();
+                for k in 0..4 {
+                    // SAFETY: the 8 values from `k·8` and from `k·8 + 1`
+                    // lie in the 33 checked at `p`, those from `k·8` in
+                    // the 32 checked at `q`.
+                    let (x, next, under) = unsafe {
+                        (
+                            _mm256_loadu_ps(p.add(8 * k)),
+                            _mm256_loadu_ps(p.add(8 * k + 1)),
+                            _mm256_loadu_ps(q.add(8 * k)),
+                        )
+                    };
+                    let h = _mm256_and_ps(_mm256_sub_ps(next, x), magnitude);
+                    let v = _mm256_and_ps(_mm256_sub_ps(under, x), magnitude);
+                    across[k] = _mm256_add_ps(across[k], h);
+                    down[k] = _mm256_add_ps(down[k], v);
+                }
+            }
+        }
+        let mut total = _mm256_setzero_ps();
+        for k in 0..4 {
+            total = _mm256_add_ps(total, _mm256_add_ps(across[k], down[k]));
+        }
+        let mut lanes = [0.0f32; 8];
+        // SAFETY: `lanes` holds the 8 values stored.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), total) };
+        lanes.iter().sum()
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn loop_avx512(plane: &[f32], height: usize, width: usize) -> f32 {
+        let magnitude = _mm512_castsi512_ps(_mm512_set1_epi32(i32::MAX));
+        let (mut across, mut down) =
+            ([_mm512_setzero_ps(); 2], [_mm512_setzero_ps(); 2]);
+        for i in 0..height.saturating_sub(1) {
+            let (Some(row), Some(below)) = (
+                plane.get(i * width..(i + 1) * width),
+                plane.get((i + 1) * width..(i + 2) * width),
+            ) else {
+                break;
+            };
+            for j in steps(width) {
+                let p = row[j..j + 33].as_ptr();
+                let q = below[j..j + 32].as_ptr();
+                for k in 0..2 {
+                    // SAFETY: the 16 values from `k·16` and from
+                    // `k·16 + 1` lie in the 33 checked at `p`, those from
+                    // `k·16` in the 32 checked at `q`.
+                    let (x, next, under) = unsafe {
+                        (
+                            _mm512_loadu_ps(p.add(16 * k)),
+                            _mm512_loadu_ps(p.add(16 * k + 1)),
+                            _mm512_loadu_ps(q.add(16 * k)),
+                        )
+                    };
+                    let h = _mm512_and_ps(_mm512_sub_ps(next, x), magnitude);
+                    let v = _mm512_and_ps(_mm512_sub_ps(under, x), magnitude);
+                    across[k] = _mm512_add_ps(across[k], h);
+                    down[k] = _mm512_add_ps(down[k], v);
+                }
+            }
+        }
+        let total = _mm512_add_ps(
+            _mm512_add_ps(across[0], down[0]),
+            _mm512_add_ps(across[1], down[1]),
+        );
+        _mm512_reduce_add_ps(total)
+    }
+
+    if !(std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512dq"))
+    {
+        return;
+    }
+    for (size, planes, height, width) in
+        [("8x3x256x256", 24, 256, 256), ("3x2048x2048", 3, 2048, 2048)]
+    {
+        let img: Vec<f32> = pixels(planes * height * width, |v| v as f32);
+        let mut group = c.benchmark_group("f32/register-width");
+        configure(&mut group, size_of_val(img.as_slice()));
+        let plane_len = height * width;
+        group.bench_function(BenchmarkId::new("avx2-loop", size), |b| {
+            b.iter(|| {
+                for plane in black_box(&img).chunks_exact(plane_len) {
+                    // SAFETY: AVX2 is implied by AVX-512F, detected above.
+                    black_box(unsafe { loop_avx2(plane, height, width) });
+                }
+            })
+        });
+        group.bench_function(BenchmarkId::new("avx512-loop", size), |b| {
+            b.iter(|| {
+                for plane in black_box(&img).chunks_exact(plane_len) {
+                    // SAFETY: AVX-512F and AVX-512DQ were detected above.
+                    black_box(unsafe { loop_avx512(plane, height, width) });
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
 fn benches(c: &mut Criterion) {
     value_group(c, "f32", "pairwise", |v| v as f32);
     value_group(c, "f64", "pairwise", |v| v);
@@ -518,6 +648,8 @@ fn benches(c: &mut Criterion) {
     layout_group(c, "u16", |v| (v * 65536.0) as u16);
     #[cfg(feature = "rayon")]
     parallel_group(c);
+    #[cfg(target_arch = "x86_64")]
+    register_width_group(c);
 }
 
 criterion_group!(total_variation, benches);
