@@ -103,9 +103,9 @@
 //!
 //! [`Backend::Auto`], the default, picks the fastest code this CPU runs:
 //! on x86-64, AVX2 kernels, and AVX-512 ones for integer images where the
-//! CPU has AVX-512BW (`#[target_feature]`, detected at run time under
-//! `std` and cached, so no `-C target-cpu` flag is needed); elsewhere the
-//! portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
+//! CPU also has AVX-512F and AVX-512BW (`#[target_feature]`, detected at
+//! run time under `std` and cached, so no `-C target-cpu` flag is
+//! needed); elsewhere the portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
 //! build targets). [`Backend::Scalar`] is the plain definition. Integer
 //! images use `psadbw` for `u8` and saturating 16-bit arithmetic for `u16`
 //! and `i16` on x86-64. All backends give the same results.

@@ -46,9 +46,9 @@ pub enum Reduction {
 #[non_exhaustive]
 pub enum Backend {
     /// The fastest backend this CPU runs: `Avx512` on x86-64 CPUs with
-    /// AVX-512BW, `Avx2` on those with AVX2 (detected at run time under
-    /// `std`, at compile time without), the portable SIMD backend
-    /// elsewhere.
+    /// AVX2, AVX-512F and AVX-512BW, `Avx2` on those with AVX2 only
+    /// (detected at run time under `std`, at compile time without), the
+    /// portable SIMD backend elsewhere.
     #[default]
     Auto,
     /// Plain scalar code, one lane at a time: the definition of the
@@ -67,9 +67,9 @@ pub enum Backend {
     /// `#[target_feature]` whatever the build flags. Unavailable on CPUs
     /// without AVX2, AVX-512F and AVX-512BW, and on other architectures.
     ///
-    /// Integer images gain from 64-byte registers while their data is in
-    /// the caches. A 512-bit kernel for float images measured no faster
-    /// than the AVX2 one, so floats keep it: their values are the same
+    /// Integer images gain from 64-byte registers. The inner loop of the
+    /// `f32` value measured no faster on 512-bit registers than on 256-bit
+    /// ones, so floats keep the AVX2 kernels: their values are the same
     /// bits on every backend anyway.
     Avx512,
 }

@@ -250,6 +250,24 @@ fn avx2_is_refused_where_it_cannot_run() {
     }
 }
 
+#[test]
+fn avx512_is_refused_where_it_cannot_run() {
+    let tv = TotalVariation::new().with_backend(Backend::Avx512);
+    let layout = Layout::new(&[1, 2]).unwrap();
+    let float = tv.value(&[0.0f32, 1.0], &layout);
+    let integer = tv.exact_sum(&[0u8, 3], &layout);
+    if Backend::Avx512.is_available() {
+        assert_eq!(float.unwrap(), [1.0]);
+        assert_eq!(integer.unwrap(), [3]);
+    } else {
+        let refused = total_variation::Error::BackendUnavailable {
+            backend: Backend::Avx512,
+        };
+        assert_eq!(float, Err(refused));
+        assert_eq!(integer, Err(refused));
+    }
+}
+
 /// Integer images of any shape and values: the exact totals, and the
 /// values, are the same on every backend.
 fn integer_case<T: std::fmt::Debug + Clone>(

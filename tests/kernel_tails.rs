@@ -51,6 +51,19 @@ fn avx2_runs_where_the_build_enables_it() {
     }
 }
 
+/// Likewise for AVX-512 (with AVX2, which the backend needs too).
+#[test]
+fn avx512_runs_where_the_build_enables_it() {
+    if cfg!(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "avx512f",
+        target_feature = "avx512bw"
+    )) {
+        assert!(Backend::Avx512.is_available());
+    }
+}
+
 /// Widths that hit every tail length of a vector of `lanes`: up to two
 /// vectors and two more, or under miri, whose interpreter is some 10^4
 /// times slower, up to one vector and one more.

@@ -434,19 +434,25 @@ proptest! {
 fn long_interleaved_rows_are_exact() {
     // Rows of 18 000 RGB pixels, 54 000 bytes: more than 256 runs of
     // three AVX-512 registers (and twice as many AVX2 ones) in one row,
-    // so the 16-bit sums are flushed at their limit, with every
-    // difference 255.
+    // so the 16-bit sums are flushed at their limit. Every difference of
+    // channel `c` is 255 − 40·c (255 for red, the largest): a total
+    // credited to the wrong channel at a flush shows.
     let (height, width) = (3, 18_000);
+    let step = |c: usize| 255 - 40 * c as u8;
     let img: Vec<u8> = (0..height * width * 3)
-        .map(|i| if (i / 3 + i / (3 * width)) % 2 == 0 { 0 } else { 255 })
+        .map(|i: usize| {
+            let low = (i / 3 + i / (3 * width)).is_multiple_of(2);
+            if low { 0 } else { step(i % 3) }
+        })
         .collect();
     let layout = Layout::interleaved(height, width, 3).unwrap();
-    let horizontal = height as u64 * (width as u64 - 1) * 255;
-    let vertical = (height as u64 - 1) * width as u64 * 255;
+    let count =
+        height as u64 * (width as u64 - 1) + (height as u64 - 1) * width as u64;
+    let expected: [u64; 3] = std::array::from_fn(|c| count * step(c) as u64);
     for backend in backends() {
         let config = TotalVariation::new().with_backend(backend);
         let exact = config.exact_sum(&img, &layout).unwrap();
-        assert_eq!(exact, [horizontal + vertical; 3], "{backend:?}");
+        assert_eq!(exact, expected, "{backend:?}");
     }
 }
 
@@ -454,23 +460,27 @@ fn long_interleaved_rows_are_exact() {
 fn long_interleaved_16_bit_rows_are_exact() {
     // Rows of 2.2 million RGB pixels, 6.6 million values: more than 65536
     // runs of three AVX-512 registers (and twice as many AVX2 ones) in
-    // one row, so the 32-bit sums are flushed at their limit, with every
-    // difference 65535.
+    // one row, so the 32-bit sums are flushed at their limit. Every
+    // difference of channel `c` is 65535 − 1000·c (65535 for red, the
+    // largest): a total credited to the wrong channel at a flush shows.
     let (height, width) = (2, 2_200_000);
-    let extreme = |i: usize| (i / 3 + i / (3 * width)).is_multiple_of(2);
-    let signed: Vec<i16> = (0..height * width * 3)
-        .map(|i| if extreme(i) { i16::MIN } else { i16::MAX })
-        .collect();
+    let step = |c: usize| 65535 - 1000 * c as u16;
     let unsigned: Vec<u16> = (0..height * width * 3)
-        .map(|i| if extreme(i) { 0 } else { u16::MAX })
+        .map(|i: usize| {
+            let low = (i / 3 + i / (3 * width)).is_multiple_of(2);
+            if low { 0 } else { step(i % 3) }
+        })
         .collect();
+    // The same differences, shifted to the signed range.
+    let signed: Vec<i16> =
+        unsigned.iter().map(|&v| (v ^ 0x8000) as i16).collect();
     let layout = Layout::interleaved(height, width, 3).unwrap();
     // Differences per channel: (width − 1) across each row, `width` down.
     let count =
         height as u64 * (width as u64 - 1) + (height as u64 - 1) * width as u64;
+    let expected: [u64; 3] = std::array::from_fn(|c| count * step(c) as u64);
     for backend in backends() {
         let config = TotalVariation::new().with_backend(backend);
-        let expected = [count * 65535; 3];
         assert_eq!(config.exact_sum(&signed, &layout).unwrap(), expected);
         assert_eq!(config.exact_sum(&unsigned, &layout).unwrap(), expected);
     }

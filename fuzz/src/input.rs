@@ -61,8 +61,9 @@ pub const HUGE: [usize; 16] = [
     65_537,
 ];
 
-/// Long rows: the 16-bit integer kernels flush their 32-bit lanes every
-/// 2^14 vectors, 131 072 values on SSE2 and 262 144 on AVX2.
+/// Long rows, 2^17 to 2^19 values, around powers of two: in interleaved
+/// `u8` images, many flushes of the 16-bit per-position sums (every 256
+/// runs of three registers, at most 49 152 bytes).
 pub const LONG: [usize; 8] =
     [131_071, 131_072, 131_073, 262_143, 262_144, 262_145, 393_217, 524_288];
 

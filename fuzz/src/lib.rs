@@ -3,11 +3,11 @@
 //! Each target decodes its bytes into one case ([`input`]) and runs it on
 //! every backend. What must hold:
 //!
-//! - **Backends agree.** `Portable`, `Avx2` and `Auto` return the bits of
-//!   `Scalar`, every NaN counting as the same value (Rust leaves the sign
-//!   and payload of a NaN result unspecified), or the same error. `Avx2`
-//!   on a CPU without it returns `BackendUnavailable` once the arguments
-//!   are valid.
+//! - **Backends agree.** `Portable`, `Avx2`, `Avx512` and `Auto` return
+//!   the bits of `Scalar`, every NaN counting as the same value (Rust
+//!   leaves the sign and payload of a NaN result unspecified), or the same
+//!   error. `Avx2` or `Avx512` on a CPU without them returns
+//!   `BackendUnavailable` once the arguments are valid.
 //! - **Errors are the documented ones**, in the documented order, and the
 //!   `_into` forms leave their output untouched on error.
 //! - **No panic**, with overflow checks and debug assertions on (the

@@ -294,18 +294,18 @@ fn resolve(backend: Backend) -> Result<Resolved, Error> {
         }
         Backend::Avx512 => {
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-            if let (Some(kernel), Some(wide)) =
+            if let (Some(kernel), Some(avx512)) =
                 (x86_64::avx2::Avx2::detect(), x86_64::avx512::Avx512::detect())
             {
-                return Ok(Resolved::Avx2(kernel, Some(wide)));
+                return Ok(Resolved::Avx2(kernel, Some(avx512)));
             }
             Err(Error::BackendUnavailable { backend })
         }
         Backend::Auto => {
             #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
             if let Some(kernel) = x86_64::avx2::Avx2::detect() {
-                let wide = x86_64::avx512::Avx512::detect();
-                return Ok(Resolved::Avx2(kernel, wide));
+                let avx512 = x86_64::avx512::Avx512::detect();
+                return Ok(Resolved::Avx2(kernel, avx512));
             }
             Ok(Resolved::Portable)
         }

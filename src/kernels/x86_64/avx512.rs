@@ -5,8 +5,9 @@
 //! saturating 16-bit subtraction and `vpmaddwd` on 512 bits) they read
 //! twice the bytes per instruction of AVX2. Float images keep the AVX2
 //! kernels: their summation order is defined on 16 `f32` or 8 `f64`
-//! lanes, which one 512-bit register holds exactly, but a 512-bit float
-//! kernel measured no faster than the AVX2 one (see the README).
+//! lanes, which one 512-bit register holds exactly, but the inner loop
+//! of the `f32` value on 512-bit registers measured no faster than on
+//! 256-bit ones (the `f32/register-width` benchmark, in the README).
 //!
 //! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
 //! CPU with AVX2, AVX-512F and AVX-512BW, and it can only be made by
@@ -28,7 +29,18 @@ impl Avx512 {
     #[inline]
     pub(crate) fn detect() -> Option<Self> {
         let avx2 = Avx2::detect()?;
-        super::super::has_avx512bw().then_some(Avx512 { avx2 })
+        // SAFETY: checked just before, AVX2 by `Avx2::detect`.
+        super::super::has_avx512bw()
+            .then(|| unsafe { Avx512::new_unchecked(avx2) })
+    }
+
+    /// # Safety
+    ///
+    /// The CPU running the program must support AVX-512F and AVX-512BW
+    /// (`avx2` proves AVX2).
+    #[inline(always)]
+    unsafe fn new_unchecked(avx2: Avx2) -> Self {
+        Avx512 { avx2 }
     }
 
     /// The proof of AVX2 it holds, for the kernels of rows shorter than a

@@ -5,8 +5,8 @@
 //! follow any order: each kernel only has to return the true `u64` total.
 //!
 //! - `u8`: `psadbw` (`_mm_sad_epu8`, `_mm256_sad_epu8`, `_mm512_sad_epu8`)
-//!   sums the absolute
-//!   differences of 8 byte pairs into a 64-bit lane in one instruction.
+//!   sums the absolute differences of 8 byte pairs into a 64-bit lane in
+//!   one instruction.
 //! - `u16`: `|a − b|` is `(a ⊖ b) | (b ⊖ a)` with saturating subtraction.
 //!   The differences, biased by −32768 to fit `i16`, are added in pairs
 //!   into `i32` lanes by `pmaddwd`; the bias is removed when the lanes are
@@ -488,7 +488,7 @@ macro_rules! integer_kernels {
         narrower_type = $narrower_type:ty
     ) => {
         // The SSE2 intrinsics need no `unsafe` in a crate compiled with
-        // SSE2; the AVX2 ones do. One body serves both.
+        // SSE2; the AVX2 and AVX-512 ones do. One body serves all three.
         #[allow(unused_unsafe)]
         impl $token {
             /// Loads one register from a chunk of exactly one register's
