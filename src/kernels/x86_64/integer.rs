@@ -476,6 +476,53 @@ macro_rules! position_sums {
     };
 }
 
+/// [`IntegerKernel`] for a 16-bit element type on one instruction set of
+/// `integer_kernels`; `$flip` flips the sign bits first (`i16`).
+macro_rules! sixteen_bit_kernel {
+    (
+        $token:ty, $register:ty, $bytes:literal, $elem:ty,
+        flip = $flip:literal
+    ) => {
+        impl IntegerKernel<$elem> for $token {
+            #[inline(always)]
+            fn abs_diff_sum(self, a: &[$elem], b: &[$elem]) -> u64 {
+                self.abs_diff_sum_16(a, b, $flip)
+            }
+
+            /// Wide planes as images of one channel: each row is read
+            /// once for both terms, and the sums stay in registers across
+            /// rows. Narrower rows pay more for the setup and the flushes
+            /// than they gain.
+            #[inline(always)]
+            fn plane_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [$elem]>,
+                width: usize,
+            ) -> (u64, u64) {
+                if width < MIN_POSITION_SUMS_WIDTH {
+                    return plane_sums_by_rows(self, rows, width);
+                }
+                let (mut vertical, mut horizontal) = ([0], [0]);
+                self.interleaved_sums(rows, 1, &mut vertical, &mut horizontal);
+                (vertical[0], horizontal[0])
+            }
+
+            #[inline(always)]
+            fn interleaved_sums<'a>(
+                self,
+                rows: impl Iterator<Item = &'a [$elem]>,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                type Sums = PositionSums<$register, $elem, { 3 * $bytes / 2 }>;
+                let totals = (vertical, horizontal);
+                Sums::interleaved_sums(self, rows, channels, totals)
+            }
+        }
+    };
+}
+
 macro_rules! integer_kernels {
     (
         $token:ty, $bytes:literal, $register:ty,
@@ -765,81 +812,10 @@ macro_rules! integer_kernels {
             }
         }
 
-        impl IntegerKernel<u16> for $token {
-            #[inline(always)]
-            fn abs_diff_sum(self, a: &[u16], b: &[u16]) -> u64 {
-                self.abs_diff_sum_16(a, b, false)
-            }
-
-            /// Wide planes as images of one channel: each row is read
-            /// once for both terms, and the sums stay in registers across
-            /// rows. Narrower rows pay more for the setup and the flushes
-            /// than they gain.
-            #[inline(always)]
-            fn plane_sums<'a>(
-                self,
-                rows: impl Iterator<Item = &'a [u16]>,
-                width: usize,
-            ) -> (u64, u64) {
-                if width < MIN_POSITION_SUMS_WIDTH {
-                    return plane_sums_by_rows(self, rows, width);
-                }
-                let (mut vertical, mut horizontal) = ([0], [0]);
-                self.interleaved_sums(rows, 1, &mut vertical, &mut horizontal);
-                (vertical[0], horizontal[0])
-            }
-
-            #[inline(always)]
-            fn interleaved_sums<'a>(
-                self,
-                rows: impl Iterator<Item = &'a [u16]>,
-                channels: usize,
-                vertical: &mut [u64],
-                horizontal: &mut [u64],
-            ) {
-                type Sums = PositionSums<$register, u16, { 3 * $bytes / 2 }>;
-                let totals = (vertical, horizontal);
-                Sums::interleaved_sums(self, rows, channels, totals)
-            }
-        }
-
-        impl IntegerKernel<i16> for $token {
-            #[inline(always)]
-            fn abs_diff_sum(self, a: &[i16], b: &[i16]) -> u64 {
-                self.abs_diff_sum_16(a, b, true)
-            }
-
-            /// Wide planes as images of one channel: each row is read
-            /// once for both terms, and the sums stay in registers across
-            /// rows. Narrower rows pay more for the setup and the flushes
-            /// than they gain.
-            #[inline(always)]
-            fn plane_sums<'a>(
-                self,
-                rows: impl Iterator<Item = &'a [i16]>,
-                width: usize,
-            ) -> (u64, u64) {
-                if width < MIN_POSITION_SUMS_WIDTH {
-                    return plane_sums_by_rows(self, rows, width);
-                }
-                let (mut vertical, mut horizontal) = ([0], [0]);
-                self.interleaved_sums(rows, 1, &mut vertical, &mut horizontal);
-                (vertical[0], horizontal[0])
-            }
-
-            #[inline(always)]
-            fn interleaved_sums<'a>(
-                self,
-                rows: impl Iterator<Item = &'a [i16]>,
-                channels: usize,
-                vertical: &mut [u64],
-                horizontal: &mut [u64],
-            ) {
-                type Sums = PositionSums<$register, i16, { 3 * $bytes / 2 }>;
-                let totals = (vertical, horizontal);
-                Sums::interleaved_sums(self, rows, channels, totals)
-            }
-        }
+        // `u16` and `i16`: the same kernels, the sign bits of `i16`
+        // flipped (`abs_diff_sum_16`, `abs_diff_i16`).
+        sixteen_bit_kernel!($token, $register, $bytes, u16, flip = false);
+        sixteen_bit_kernel!($token, $register, $bytes, i16, flip = true);
     };
 }
 
