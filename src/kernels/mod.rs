@@ -1149,14 +1149,24 @@ fn block_abs_diff<T: Float, K: FloatKernel<T>>(
     a: &[T],
     b: &[T],
 ) -> K::Lanes {
-    let mut a_vectors = a.chunks(T::LANES);
-    let mut b_vectors = b.chunks(T::LANES);
-    let mut sum = match (a_vectors.next(), b_vectors.next()) {
-        (Some(a), Some(b)) => kernel.abs_diff(a, b),
-        _ => kernel.zero(),
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    // Whole vectors first, which the loop reads without a length test,
+    // then the partial one that may end the slices.
+    let a_vectors = a.chunks_exact(T::LANES);
+    let b_vectors = b.chunks_exact(T::LANES);
+    let rest = (a_vectors.remainder(), b_vectors.remainder());
+    let mut vectors = a_vectors.zip(b_vectors);
+    let mut sum = match vectors.next() {
+        Some((a, b)) => kernel.abs_diff(a, b),
+        None if rest.0.is_empty() => return kernel.zero(),
+        None => return kernel.abs_diff(rest.0, rest.1),
     };
-    for (a, b) in a_vectors.zip(b_vectors) {
+    for (a, b) in vectors {
         sum = sum.add(kernel.abs_diff(a, b));
+    }
+    if !rest.0.is_empty() {
+        sum = sum.add(kernel.abs_diff(rest.0, rest.1));
     }
     sum
 }
