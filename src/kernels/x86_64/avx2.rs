@@ -974,16 +974,23 @@ macro_rules! avx2_kernel {
                 (mut right_sum, mut below_sum): ($name, $name),
             ) -> ($name, $name) {
                 let s = signs;
-                let outs = self.out.chunks_exact_mut($lanes);
-                for (offset, out) in (0..).step_by($lanes).zip(outs) {
-                    let (Some(left), Some(x), Some(right), Some(out)) = (
-                        lanes_at(self.left, offset),
-                        lanes_at(self.x, offset),
-                        lanes_at(self.right, offset),
-                        out.first_chunk_mut::<$lanes>(),
-                    ) else {
-                        break;
-                    };
+                // Whole vectors of every slice, zipped: the loop stops at
+                // the shortest and checks no index. A missing row above or
+                // below is stood in for by `x`, never read (the tests of
+                // `above` and `below` are constants once inlined).
+                let (left, _) = self.left.as_chunks::<$lanes>();
+                let (x, _) = self.x.as_chunks::<$lanes>();
+                let (right, _) = self.right.as_chunks::<$lanes>();
+                let (above_rows, _) = above.unwrap_or(self.x).as_chunks();
+                let (below_rows, _) = below.unwrap_or(self.x).as_chunks();
+                let (out, _) = self.out.as_chunks_mut::<$lanes>();
+                let vectors = left
+                    .iter()
+                    .zip(x)
+                    .zip(right)
+                    .zip(above_rows.iter().zip(below_rows))
+                    .zip(out);
+                for ((((left, x), right), (above_row, below_row)), out) in vectors {
                     let x = $name::load(token, x);
                     let from_left = x.sub($name::load(token, left)).sign_times(
                         s.zero,
@@ -1000,11 +1007,8 @@ macro_rules! avx2_kernel {
                     );
                     let mut sum = from_left.add(to_right);
                     right_sum = right_sum.add(right.and(s.magnitude));
-                    if let Some(below) = below {
-                        let Some(below) = lanes_at(below, offset) else {
-                            break;
-                        };
-                        let below = $name::load(token, below).sub(x);
+                    if below.is_some() {
+                        let below = $name::load(token, below_row).sub(x);
                         sum = sum.add(below.sign_times(
                             s.zero,
                             s.magnitude,
@@ -1015,12 +1019,9 @@ macro_rules! avx2_kernel {
                     } else {
                         sum = sum.add(s.zero);
                     }
-                    if let Some(above) = above {
-                        let Some(above) = lanes_at(above, offset) else {
-                            break;
-                        };
+                    if above.is_some() {
                         sum = sum.add(
-                            x.sub($name::load(token, above)).sign_times(
+                            x.sub($name::load(token, above_row)).sign_times(
                                 s.zero,
                                 s.magnitude,
                                 s.gv,
