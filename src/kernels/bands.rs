@@ -31,8 +31,8 @@ use super::portable::Portable;
 use super::scalar::{Float, Scalar};
 use super::{
     FloatKernel, GradientFactors, GradientRows, IntegerDispatch, PixelNorm,
-    Resolved, block_abs_diff, gradient_factors, mean, plane_value, resolve,
-    row_gradient,
+    Resolved, block_abs_diff, gradient_factors, integer_plane_value, mean,
+    plane_value, resolve, row_gradient,
 };
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{Backend, Error, Layout, Norm, Reduction};
@@ -555,14 +555,7 @@ pub(crate) fn integer_values_in_bands<T: IntegerDispatch + Sync>(
             let (v, h) = bands(layout.height(), rows_per_band)
                 .map(|rows| integer_band_totals(backend, plane, width, rows))
                 .reduce(|| (0, 0), |(v1, h1), (v2, h2)| (v1 + v2, h1 + h2));
-            // The combination of `super::integer_values`.
-            *out = match reduction {
-                Reduction::Sum => (v + h) as f64,
-                Reduction::Mean => {
-                    mean(v as f64, layout.vertical_count())
-                        + mean(h as f64, layout.horizontal_count())
-                }
-            };
+            *out = integer_plane_value(v, h, layout, reduction);
         },
     );
     Ok(())
@@ -599,14 +592,7 @@ pub(crate) fn integer_strided_values_in_bands<T: IntegerDispatch + Sync>(
         .map(|rows| strided_band_totals(backend, img, layout, rows))
         .try_reduce(|| vec![(0, 0); planes], |a, b| Ok(add(a, b)))?;
     for (out, (v, h)) in out.iter_mut().zip(totals) {
-        // The combination of `super::integer_values`.
-        *out = match reduction {
-            Reduction::Sum => (v + h) as f64,
-            Reduction::Mean => {
-                mean(v as f64, layout.vertical_count())
-                    + mean(h as f64, layout.horizontal_count())
-            }
-        };
+        *out = integer_plane_value(v, h, layout, reduction);
     }
     Ok(())
 }

@@ -1804,8 +1804,6 @@ pub(crate) fn integer_values<T: IntegerDispatch>(
     backend: Backend,
     out: &mut [f64],
 ) -> Result<(), Error> {
-    let (vertical_count, horizontal_count) =
-        (layout.vertical_count(), layout.horizontal_count());
     let backend = resolve(backend)?;
     if layout.integers_need_gather() {
         return for_each_gathered_group(
@@ -1817,13 +1815,29 @@ pub(crate) fn integer_values<T: IntegerDispatch>(
             },
         );
     }
-    T::sums_on(backend, img, layout, out, |v, h| match reduction {
-        Reduction::Sum => (v + h) as f64,
-        Reduction::Mean => {
-            mean(v as f64, vertical_count) + mean(h as f64, horizontal_count)
-        }
+    T::sums_on(backend, img, layout, out, |v, h| {
+        integer_plane_value(v, h, layout, reduction)
     });
     Ok(())
+}
+
+/// The value of an integer plane of `layout` under `reduction`, from its
+/// exact vertical and horizontal totals `v` and `h` (whose sum fits in
+/// `u64` for planes up to [`max_integer_plane_len`]).
+#[inline]
+pub(crate) fn integer_plane_value(
+    v: u64,
+    h: u64,
+    layout: &Layout,
+    reduction: Reduction,
+) -> f64 {
+    match reduction {
+        Reduction::Sum => (v + h) as f64,
+        Reduction::Mean => {
+            mean(v as f64, layout.vertical_count())
+                + mean(h as f64, layout.horizontal_count())
+        }
+    }
 }
 
 /// The largest plane whose exact total fits in `u64`: a plane of `n`
