@@ -32,8 +32,9 @@ cores.
 
 The crate's times are criterion medians (`median.point_estimate` of
 `new/estimates.json`, in nanoseconds) for `f32/value/{backend}/pairwise/
-{size}` and `f32/gradient/{backend}/pairwise/{size}`, from the avx2 backend
-when it was measured and the portable one otherwise. The criterion folder
+{size}` and `f32/gradient/{backend}/pairwise/{size}`, from the first backend
+measured of avx512 (the gradient only), avx2 and portable: the one
+`Backend::Auto` runs. The criterion folder
 is, first found: --criterion-dir, $TOTAL_VARIATION_CRITERION_DIR,
 $CARGO_TARGET_DIR/criterion, then target/criterion in the repository.
 """
@@ -62,7 +63,7 @@ SHAPES = [
     ("8x3x256x256", (8, 3, 256, 256)),
     ("3x2048x2048", (3, 2048, 2048)),
 ]
-BACKENDS = ["avx2", "portable"]  # in order of preference
+BACKENDS = ["avx512", "avx2", "portable"]  # in order of preference
 SUMMATION = "pairwise"
 
 RUN_SECONDS = 0.02

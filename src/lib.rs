@@ -102,8 +102,9 @@
 //! # Backends
 //!
 //! [`Backend::Auto`], the default, picks the fastest code this CPU runs:
-//! on x86-64, AVX2 kernels, and AVX-512 ones for integer images where the
-//! CPU also has AVX-512F and AVX-512BW (`#[target_feature]`, detected at
+//! on x86-64, AVX2 kernels, and AVX-512 ones for integer images (and
+//! the float gradient) where the CPU also has AVX-512F, AVX-512BW and
+//! AVX-512VL (`#[target_feature]`, detected at
 //! run time under `std` and cached, so no `-C target-cpu` flag is
 //! needed); elsewhere the portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
 //! build targets). [`Backend::Scalar`] is the plain definition. Integer
@@ -114,7 +115,7 @@
 //!
 //! - `std` (default): implies `alloc`; detects AVX2 and AVX-512 at run
 //!   time. Without it, they are used only when the build enables them
-//!   (`-C target-feature=+avx2`, `+avx512f,+avx512bw`).
+//!   (`-C target-feature=+avx2`, `+avx512f,+avx512bw,+avx512vl`).
 //! - `alloc`: the functions that return a `Vec`.
 //! - `rayon` (off by default): implies `std`; the `par_*` methods of
 //!   [`TotalVariation`] (such as `par_value` and `par_gradient_into`) run

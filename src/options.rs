@@ -46,7 +46,8 @@ pub enum Reduction {
 #[non_exhaustive]
 pub enum Backend {
     /// The fastest backend this CPU runs: `Avx512` on x86-64 CPUs with
-    /// AVX2, AVX-512F and AVX-512BW, `Avx2` on those with AVX2 only
+    /// AVX2, AVX-512F, AVX-512BW and AVX-512VL, `Avx2` on those with AVX2
+    /// only
     /// (detected at run time under `std`, at compile time without), the
     /// portable SIMD backend elsewhere.
     #[default]
@@ -65,12 +66,15 @@ pub enum Backend {
     /// AVX-512 kernels (AVX-512F and AVX-512BW) for integer images, the
     /// `Avx2` kernels for float images, compiled with
     /// `#[target_feature]` whatever the build flags. Unavailable on CPUs
-    /// without AVX2, AVX-512F and AVX-512BW, and on other architectures.
+    /// without AVX2, AVX-512F, AVX-512BW and AVX-512VL, and on other
+    /// architectures.
     ///
     /// Integer images gain from 64-byte registers. The inner loop of the
     /// `f32` value measured no faster on 512-bit registers than on 256-bit
     /// ones, so floats keep the AVX2 kernels: their values are the same
-    /// bits on every backend anyway.
+    /// bits on every backend anyway. The float gradient runs those
+    /// kernels compiled with AVX-512VL, which gives them 32 registers
+    /// and mask blends.
     Avx512,
 }
 

@@ -58,7 +58,8 @@ fn avx512_runs_where_the_build_enables_it() {
         target_arch = "x86_64",
         target_feature = "avx2",
         target_feature = "avx512f",
-        target_feature = "avx512bw"
+        target_feature = "avx512bw",
+        target_feature = "avx512vl"
     )) {
         assert!(Backend::Avx512.is_available());
     }

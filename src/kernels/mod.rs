@@ -261,18 +261,24 @@ pub(crate) fn has_avx2() -> bool {
     }
 }
 
-/// Whether the CPU running this code has AVX-512F and AVX-512BW, asked
-/// and cached as [`has_avx2`].
+/// Whether the CPU running this code has AVX-512F, AVX-512BW and
+/// AVX-512VL, asked and cached as [`has_avx2`]. (Every CPU with
+/// AVX-512BW has AVX-512VL.)
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-pub(crate) fn has_avx512bw() -> bool {
+pub(crate) fn has_avx512() -> bool {
     #[cfg(feature = "std")]
     {
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
     }
     #[cfg(not(feature = "std"))]
     {
-        cfg!(all(target_feature = "avx512f", target_feature = "avx512bw"))
+        cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vl"
+        ))
     }
 }
 
@@ -490,9 +496,20 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel, _) => x86_64::avx2::float_gradient(
-                        kernel, img, layout, reduction, upstream, grad,
-                    ),
+                    Resolved::Avx2(_, Some(kernel)) => {
+                        x86_64::avx512::float_gradient(
+                            kernel, img, layout, reduction, upstream, grad,
+                        )
+                    }
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel, None) => {
+                        x86_64::avx2::float_gradient(
+                            kernel, img, layout, reduction, upstream, grad,
+                        )
+                    }
                 }
             }
 

@@ -1,4 +1,4 @@
-//! AVX-512 kernels for integer images, chosen at run time.
+//! AVX-512 kernels, chosen at run time.
 //!
 //! The integer kernels of [`super::integer`] are written once over a
 //! register type; with 64-byte registers and AVX-512BW (`vpsadbw`,
@@ -8,35 +8,43 @@
 //! lanes, which one 512-bit register holds exactly, but the inner loop
 //! of the `f32` value on 512-bit registers measured no faster than on
 //! 256-bit ones (the `f32/register-width` benchmark, in the README).
+//! The float gradient alone is compiled here again with AVX-512VL: the
+//! same 256-bit operations, which the compiler may then encode with 32
+//! registers instead of 16 and blend through mask registers: its loop
+//! keeps ten splatted constants live beside its working registers, more
+//! than AVX2's 16 hold.
 //!
 //! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
-//! CPU with AVX2, AVX-512F and AVX-512BW, and it can only be made by
-//! [`Avx512::detect`].
+//! CPU with AVX2, AVX-512F, AVX-512BW and AVX-512VL, and it can only be
+//! made by [`Avx512::detect`].
 
-use super::super::scalar::Integer;
-use super::super::{IntegerKernel, integer_sums_with};
+use super::super::scalar::{Float, Integer};
+use super::super::{
+    FloatKernel, IntegerKernel, float_gradient_with, integer_sums_with,
+};
 use super::avx2::Avx2;
-use crate::Layout;
+use crate::{Layout, Reduction};
 
-/// Proof that the CPU has AVX2, AVX-512F and AVX-512BW.
+/// Proof that the CPU has AVX2, AVX-512F, AVX-512BW and AVX-512VL.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512 {
     avx2: Avx2,
 }
 
 impl Avx512 {
-    /// The proof, if the CPU has AVX2, AVX-512F and AVX-512BW.
+    /// The proof, if the CPU has AVX2, AVX-512F, AVX-512BW and AVX-512VL.
     #[inline]
     pub(crate) fn detect() -> Option<Self> {
         let avx2 = Avx2::detect()?;
         // SAFETY: checked just before, AVX2 by `Avx2::detect`.
-        super::super::has_avx512bw()
+        super::super::has_avx512()
             .then(|| unsafe { Avx512::new_unchecked(avx2) })
     }
 
     /// # Safety
     ///
-    /// The CPU running the program must support AVX-512F and AVX-512BW
+    /// The CPU running the program must support AVX-512F, AVX-512BW and
+    /// AVX-512VL
     /// (`avx2` proves AVX2).
     #[inline(always)]
     unsafe fn new_unchecked(avx2: Avx2) -> Self {
@@ -77,4 +85,46 @@ pub(crate) fn integer_sums<T: Integer, O>(
     // SAFETY: the `Avx512` value proves that the CPU has AVX2, AVX-512F
     // and AVX-512BW.
     unsafe { compiled_for_avx512(kernel, img, layout, out, combine) }
+}
+
+/// The gradient of a floating-point image: the AVX2 kernels, compiled
+/// with AVX-512F and AVX-512VL enabled (see the module documentation).
+/// The operations are those of [`super::avx2::float_gradient`], lane for
+/// lane, so the bits are too.
+#[inline]
+pub(crate) fn float_gradient<T: Float>(
+    kernel: Avx512,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    upstream: &[T],
+    grad: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    fn compiled_for_avx512<T: Float>(
+        kernel: Avx2,
+        img: &[T],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[T],
+        grad: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        float_gradient_with(kernel, img, layout, reduction, upstream, grad)
+    }
+    // SAFETY: the `Avx512` value proves that the CPU has AVX2, AVX-512F
+    // and AVX-512VL.
+    unsafe {
+        compiled_for_avx512(
+            kernel.avx2(),
+            img,
+            layout,
+            reduction,
+            upstream,
+            grad,
+        )
+    }
 }
