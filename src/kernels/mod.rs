@@ -1212,6 +1212,7 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
         .zip(right.chunks_exact(block_len))
         .zip(above.chunks_exact(block_len).zip(row.chunks_exact(block_len)));
     for ((left, right), (above, below)) in blocks {
+        prefetch_ahead(below);
         horizontal.push_block(block_abs_diff(kernel, left, right));
         vertical.push_block(block_abs_diff(kernel, above, below));
     }
@@ -1233,6 +1234,16 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
             &row[done..],
         ));
     }
+}
+
+/// The prefetch hint of [`x86_64::prefetch_ahead`] for the lines past
+/// `values`; nothing on other targets.
+#[inline(always)]
+fn prefetch_ahead<T>(values: &[T]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    x86_64::prefetch_ahead(values);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    let _ = values;
 }
 
 /// A term's mean over its `count` differences; a term with no difference
