@@ -72,9 +72,9 @@ pub enum Backend {
     /// Integer images gain from 64-byte registers. The inner loop of the
     /// `f32` value measured no faster on 512-bit registers than on 256-bit
     /// ones, so floats keep the AVX2 kernels: their values are the same
-    /// bits on every backend anyway. The float gradient runs those
-    /// kernels compiled with AVX-512VL, which gives them 32 registers
-    /// and mask blends.
+    /// bits on every backend anyway. The float gradient (alone and in
+    /// one pass with the values) runs those kernels compiled with
+    /// AVX-512VL, which gives them 32 registers and mask blends.
     Avx512,
 }
 

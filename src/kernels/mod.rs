@@ -545,7 +545,17 @@ macro_rules! float_dispatch {
                         target_arch = "x86_64",
                         target_feature = "sse2"
                     ))]
-                    Resolved::Avx2(kernel, _) => {
+                    Resolved::Avx2(_, Some(kernel)) => {
+                        x86_64::avx512::float_value_and_gradient(
+                            kernel, img, layout, reduction, upstream, values,
+                            grad,
+                        )
+                    }
+                    #[cfg(all(
+                        target_arch = "x86_64",
+                        target_feature = "sse2"
+                    ))]
+                    Resolved::Avx2(kernel, None) => {
                         x86_64::avx2::float_value_and_gradient(
                             kernel, img, layout, reduction, upstream, values,
                             grad,

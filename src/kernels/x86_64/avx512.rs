@@ -8,11 +8,11 @@
 //! lanes, which one 512-bit register holds exactly, but the inner loop
 //! of the `f32` value on 512-bit registers measured no faster than on
 //! 256-bit ones (the `f32/register-width` benchmark, in the README).
-//! The float gradient alone is compiled here again with AVX-512VL: the
-//! same 256-bit operations, which the compiler may then encode with 32
-//! registers instead of 16 and blend through mask registers: its loop
-//! keeps ten splatted constants live beside its working registers, more
-//! than AVX2's 16 hold.
+//! The float gradient, alone and with the values in one pass, is compiled
+//! here again with AVX-512VL: the same 256-bit operations, which the
+//! compiler may then encode with 32 registers instead of 16 and blend
+//! through mask registers: its loop keeps ten splatted constants live
+//! beside its working registers, more than AVX2's 16 hold.
 //!
 //! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
 //! CPU with AVX2, AVX-512F, AVX-512BW and AVX-512VL, and it can only be
@@ -20,7 +20,8 @@
 
 use super::super::scalar::{Float, Integer};
 use super::super::{
-    FloatKernel, IntegerKernel, float_gradient_with, integer_sums_with,
+    FloatKernel, IntegerKernel, float_gradient_with,
+    float_value_and_gradient_with, integer_sums_with,
 };
 use super::avx2::Avx2;
 use crate::{Layout, Reduction};
@@ -124,6 +125,53 @@ pub(crate) fn float_gradient<T: Float>(
             layout,
             reduction,
             upstream,
+            grad,
+        )
+    }
+}
+
+/// The values and the gradient of a floating-point image in one pass: the
+/// AVX2 kernels compiled with AVX-512F and AVX-512VL enabled, as
+/// [`float_gradient`], with the bits of
+/// [`super::avx2::float_value_and_gradient`].
+#[inline]
+pub(crate) fn float_value_and_gradient<T: Float>(
+    kernel: Avx512,
+    img: &[T],
+    layout: &Layout,
+    reduction: Reduction,
+    upstream: &[T],
+    values: &mut [T],
+    grad: &mut [T],
+) where
+    Avx2: FloatKernel<T>,
+{
+    #[target_feature(enable = "avx2,avx512f,avx512vl")]
+    fn compiled_for_avx512<T: Float>(
+        kernel: Avx2,
+        img: &[T],
+        layout: &Layout,
+        reduction: Reduction,
+        upstream: &[T],
+        values: &mut [T],
+        grad: &mut [T],
+    ) where
+        Avx2: FloatKernel<T>,
+    {
+        float_value_and_gradient_with(
+            kernel, img, layout, reduction, upstream, values, grad,
+        )
+    }
+    // SAFETY: the `Avx512` value proves that the CPU has AVX2, AVX-512F
+    // and AVX-512VL.
+    unsafe {
+        compiled_for_avx512(
+            kernel.avx2(),
+            img,
+            layout,
+            reduction,
+            upstream,
+            values,
             grad,
         )
     }
