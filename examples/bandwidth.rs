@@ -1,0 +1,161 @@
+//! Prints how close the `f32` kernels come to the machine's memory limits,
+//! on the shapes of the benchmarks, timed alternately in one process.
+//!
+//! ```text
+//! cargo run --release --example bandwidth [RUNS]
+//! ```
+//!
+//! For each shape, each round times, one after the other: a plain sum of
+//! the image (the streaming-read limit), the value, a copy of the image
+//! (as many bytes read and written as a gradient), the gradient, and the
+//! value and gradient both as two calls and as one pass. Each figure is
+//! the lower quartile of the rounds. On a machine shared with other jobs,
+//! timing the pairs side by side, round after round, keeps a slow spell
+//! from landing on one side of a ratio only, as it can between criterion's
+//! groups.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use total_variation::{Layout, Reduction, TotalVariation};
+
+/// The shapes of `benches/total_variation.rs`: planes, height, width.
+const SHAPES: [(&str, usize, usize, usize); 3] = [
+    ("64x64", 1, 64, 64),
+    ("8x3x256x256", 24, 256, 256),
+    ("3x2048x2048", 3, 2048, 2048),
+];
+
+/// The streaming-read limit: a sum with 32 independent lanes, compiled
+/// for AVX2 where the CPU has it, as the benchmarks' `streaming-sum`.
+fn streaming_sum(values: &[f32]) -> f32 {
+    fn lanes(values: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 32];
+        let chunks = values.chunks_exact(32);
+        let tail: f32 = chunks.remainder().iter().sum();
+        for chunk in chunks {
+            for (a, v) in acc.iter_mut().zip(chunk) {
+                *a += v;
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn lanes_avx2(values: &[f32]) -> f32 {
+            lanes(values)
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected just above.
+            return unsafe { lanes_avx2(values) };
+        }
+    }
+    lanes(values)
+}
+
+/// Deterministic pixels in [0, 1).
+fn pixels(len: usize) -> Vec<f32> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u32 << 24) as f32
+        })
+        .collect()
+}
+
+/// Seconds taken by `f`.
+fn time(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
+/// The lower quartile of `times`.
+fn lower_quartile(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 4]
+}
+
+/// A duration in the unit that suits it.
+fn show(seconds: f64) -> String {
+    match seconds {
+        s if s < 1e-3 => format!("{:.2} µs", s * 1e6),
+        s => format!("{:.3} ms", s * 1e3),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runs: Option<usize> =
+        std::env::args().nth(1).map(|arg| arg.parse()).transpose()?;
+    let tv = TotalVariation::new().with_reduction(Reduction::Sum);
+    println!("backend: {:?}", tv.backend());
+    for (name, planes, height, width) in SHAPES {
+        let layout = Layout::planar(planes, height, width)?;
+        let img = pixels(layout.len());
+        let upstream = vec![1.0f32; planes];
+        let mut values = vec![0.0f32; planes];
+        let mut grad = vec![0.0f32; layout.len()];
+        let mut copy = vec![0.0f32; layout.len()];
+        let rounds = runs.unwrap_or(match layout.len() {
+            len if len > 1 << 22 => 41,
+            len if len > 1 << 16 => 201,
+            _ => 2001,
+        });
+        let mut times: [Vec<f64>; 6] = Default::default();
+        for _ in 0..rounds {
+            let [sum, value, copied, gradient, separate, one_pass] = &mut times;
+            sum.push(time(|| {
+                black_box(streaming_sum(black_box(&img)));
+            }));
+            value.push(time(|| {
+                tv.value_into(black_box(&img), &layout, &mut values).unwrap()
+            }));
+            copied.push(time(|| copy.copy_from_slice(black_box(&img))));
+            gradient.push(time(|| {
+                tv.gradient_into(black_box(&img), &layout, &upstream, &mut grad)
+                    .unwrap()
+            }));
+            separate.push(time(|| {
+                tv.value_into(black_box(&img), &layout, &mut values).unwrap();
+                tv.gradient_into(&img, &layout, &upstream, &mut grad).unwrap();
+            }));
+            one_pass.push(time(|| {
+                tv.value_and_gradient_into(
+                    black_box(&img),
+                    &layout,
+                    &upstream,
+                    &mut values,
+                    &mut grad,
+                )
+                .unwrap()
+            }));
+        }
+        black_box((&values, &grad, &copy));
+        let [sum, value, copied, gradient, separate, one_pass] =
+            times.map(lower_quartile);
+        println!("{name} ({rounds} rounds, lower quartiles)");
+        println!(
+            "  value      {:>10}  streaming sum {:>10}  speed ratio {:.2}",
+            show(value),
+            show(sum),
+            sum / value
+        );
+        println!(
+            "  gradient   {:>10}  copy          {:>10}  speed ratio {:.2}",
+            show(gradient),
+            show(copied),
+            copied / gradient
+        );
+        println!(
+            "  one pass   {:>10}  two calls     {:>10}  speed-up    {:.2}x",
+            show(one_pass),
+            show(separate),
+            separate / one_pass
+        );
+    }
+    Ok(())
+}
