@@ -5,14 +5,14 @@
 //! cargo run --release --example bandwidth [RUNS]
 //! ```
 //!
-//! For each shape, each round times, one after the other: a plain sum of
-//! the image (the streaming-read limit), the value, a copy of the image
-//! (as many bytes read and written as a gradient), the gradient, and the
-//! value and gradient both as two calls and as one pass. Each figure is
-//! the lower quartile of the rounds. On a machine shared with other jobs,
-//! timing the pairs side by side, round after round, keeps a slow spell
-//! from landing on one side of a ratio only, as it can between criterion's
-//! groups.
+//! For each shape it times three pairs, each in rounds that run its two
+//! sides one after the other: a plain sum of the image (the
+//! streaming-read limit) and the value; a copy of the image (as many
+//! bytes read and written as a gradient) and the gradient; the value and
+//! gradient as two calls and as one pass. Each figure is the lower
+//! quartile of its rounds. On a machine shared with other jobs, timing
+//! the two sides round after round keeps a slow spell from landing on
+//! one side of a ratio only, as it can between criterion's groups.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -74,6 +74,21 @@ fn time(f: impl FnOnce()) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// The lower quartiles of the times of `first` and `second`, run one
+/// after the other `rounds` times.
+fn alternate(
+    rounds: usize,
+    mut first: impl FnMut(),
+    mut second: impl FnMut(),
+) -> (f64, f64) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        a.push(time(&mut first));
+        b.push(time(&mut second));
+    }
+    (lower_quartile(a), lower_quartile(b))
+}
+
 /// The lower quartile of `times`.
 fn lower_quartile(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
@@ -100,43 +115,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut values = vec![0.0f32; planes];
         let mut grad = vec![0.0f32; layout.len()];
         let mut copy = vec![0.0f32; layout.len()];
+        let mut one_pass_values = values.clone();
+        let mut one_pass_grad = grad.clone();
         let rounds = runs.unwrap_or(match layout.len() {
             len if len > 1 << 22 => 41,
             len if len > 1 << 16 => 201,
             _ => 2001,
         });
-        let mut times: [Vec<f64>; 6] = Default::default();
-        for _ in 0..rounds {
-            let [sum, value, copied, gradient, separate, one_pass] = &mut times;
-            sum.push(time(|| {
+        // Each pair alternates in a loop of its own, so that both sides
+        // of a ratio follow the same kind of work: a streaming sum right
+        // after a gradient would also pay for writing back its output.
+        let (sum, value) = alternate(
+            rounds,
+            || {
                 black_box(streaming_sum(black_box(&img)));
-            }));
-            value.push(time(|| {
-                tv.value_into(black_box(&img), &layout, &mut values).unwrap()
-            }));
-            copied.push(time(|| copy.copy_from_slice(black_box(&img))));
-            gradient.push(time(|| {
+            },
+            || tv.value_into(black_box(&img), &layout, &mut values).unwrap(),
+        );
+        let (copied, gradient) = alternate(
+            rounds,
+            || copy.copy_from_slice(black_box(&img)),
+            || {
                 tv.gradient_into(black_box(&img), &layout, &upstream, &mut grad)
                     .unwrap()
-            }));
-            separate.push(time(|| {
+            },
+        );
+        let (separate, one_pass) = alternate(
+            rounds,
+            || {
                 tv.value_into(black_box(&img), &layout, &mut values).unwrap();
                 tv.gradient_into(&img, &layout, &upstream, &mut grad).unwrap();
-            }));
-            one_pass.push(time(|| {
+            },
+            || {
                 tv.value_and_gradient_into(
                     black_box(&img),
                     &layout,
                     &upstream,
-                    &mut values,
-                    &mut grad,
+                    &mut one_pass_values,
+                    &mut one_pass_grad,
                 )
                 .unwrap()
-            }));
-        }
-        black_box((&values, &grad, &copy));
-        let [sum, value, copied, gradient, separate, one_pass] =
-            times.map(lower_quartile);
+            },
+        );
+        black_box((&values, &grad, &copy, &one_pass_values, &one_pass_grad));
         println!("{name} ({rounds} rounds, lower quartiles)");
         println!(
             "  value      {:>10}  streaming sum {:>10}  speed ratio {:.2}",
