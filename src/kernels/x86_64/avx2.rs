@@ -517,19 +517,20 @@ where
 }
 
 /// The values each term of a gradient vector chooses among, splatted
-/// once per plane: `g`, `−g`, `0·g` and `−(0·g)` for the vertical and
-/// horizontal factors, `+0.0`, and the mask that clears the sign bit.
+/// once per plane: `g`, `−g`, `0·g` and `−(0·g)` for the vertical
+/// factor, `g` and `0·g` for the horizontal one (whose negative terms
+/// flip the sign bit of the positive ones), `+0.0`, the mask that clears
+/// the sign bit and the sign bit alone.
 struct GradientSigns<V> {
     zero: V,
     magnitude: V,
+    sign: V,
     gv: V,
     minus_gv: V,
     zero_gv: V,
     minus_zero_gv: V,
     gh: V,
-    minus_gh: V,
     zero_gh: V,
-    minus_zero_gh: V,
 }
 
 /// The slices of a run of gradient vectors: the row shifted one column
@@ -561,7 +562,8 @@ macro_rules! avx2_kernel {
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
         split_channels = $split_channels:ident,
-        reduce = |$v:ident| $reduce:block
+        reduce = |$v:ident| $reduce:block,
+        shift_in = |$previous:ident, $current:ident| $shift_in:block
     ) => {
         #[doc = concat!(
             "", stringify!($lanes), " `", stringify!($t), "` lanes: the first ",
@@ -655,6 +657,7 @@ macro_rules! avx2_kernel {
         avx2_kernel!(@binary $name, add, $add);
         avx2_kernel!(@binary $name, sub, $sub);
         avx2_kernel!(@binary $name, and, $and);
+        avx2_kernel!(@binary $name, xor, $xor);
         avx2_kernel!(@binary $name, mul, $mul);
         avx2_kernel!(@binary $name, div, $div);
 
@@ -693,6 +696,25 @@ macro_rules! avx2_kernel {
                             $cmp::<_CMP_NEQ_OQ>(self.high, zero.high),
                         ),
                     }
+                }
+            }
+
+            /// The lanes of `self` one place later: lane 0 takes the last
+            /// lane of `previous`, and the last lane of `self` drops out.
+            #[inline(always)]
+            fn shift_in(self, previous: Self) -> Self {
+                // SAFETY: a value of this type proves AVX2 (module
+                // invariant).
+                unsafe {
+                    let low = {
+                        let ($previous, $current) = (previous.high, self.low);
+                        $shift_in
+                    };
+                    let high = {
+                        let ($previous, $current) = (self.low, self.high);
+                        $shift_in
+                    };
+                    $name { low, high }
                 }
             }
 
@@ -949,14 +971,13 @@ macro_rules! avx2_kernel {
                 GradientSigns {
                     zero: $name::splat(token, 0.0),
                     magnitude: $name::splat(token, <$t>::from_bits(!$sign_mask)),
+                    sign: $name::splat(token, <$t>::from_bits($sign_mask)),
                     gv: $name::splat(token, v),
                     minus_gv: $name::splat(token, -v),
                     zero_gv: $name::splat(token, 0.0 * v),
                     minus_zero_gv: $name::splat(token, -(0.0 * v)),
                     gh: $name::splat(token, h),
-                    minus_gh: $name::splat(token, -h),
                     zero_gh: $name::splat(token, 0.0 * h),
-                    minus_zero_gh: $name::splat(token, -(0.0 * h)),
                 }
             }
         }
@@ -990,21 +1011,27 @@ macro_rules! avx2_kernel {
                     .zip(right)
                     .zip(above_rows.iter().zip(below_rows))
                     .zip(out);
+                // `sign(right − x)·g` of the previous vector: the terms to
+                // the left of this one, one lane later.
+                let mut previous_right: Option<$name> = None;
                 for ((((left, x), right), (above_row, below_row)), out) in vectors {
                     let x = $name::load(token, x);
-                    let from_left = x.sub($name::load(token, left)).sign_times(
-                        s.zero,
-                        s.magnitude,
-                        s.gh,
-                        s.zero_gh,
-                    );
                     let right = $name::load(token, right).sub(x);
-                    let to_right = right.sign_times(
-                        s.zero,
-                        s.magnitude,
-                        s.minus_gh,
-                        s.minus_zero_gh,
-                    );
+                    let right_term =
+                        right.sign_times(s.zero, s.magnitude, s.gh, s.zero_gh);
+                    let from_left = match previous_right {
+                        Some(previous) => right_term.shift_in(previous),
+                        None => x.sub($name::load(token, left)).sign_times(
+                            s.zero,
+                            s.magnitude,
+                            s.gh,
+                            s.zero_gh,
+                        ),
+                    };
+                    previous_right = Some(right_term);
+                    // `sign(right − x)·(−g)`: negating flips the sign bit,
+                    // of `0·g` too.
+                    let to_right = right_term.xor(s.sign);
                     let mut sum = from_left.add(to_right);
                     right_sum = right_sum.add(right.and(s.magnitude));
                     if below.is_some() {
@@ -1135,6 +1162,16 @@ avx2_kernel!(
         let two = _mm_add_ps(four, _mm_movehl_ps(four, four));
         let one = _mm_add_ss(two, _mm_shuffle_ps::<0b01>(two, two));
         _mm_cvtss_f32(one)
+    },
+    // [a7, b0, …, b6]: a's high half and b's low half side by side, then
+    // in each 128-bit half the last lane of the first and three of the
+    // second.
+    shift_in = |a, b| {
+        let middle = _mm256_permute2f128_ps::<0x21>(a, b);
+        _mm256_castsi256_ps(_mm256_alignr_epi8::<12>(
+            _mm256_castps_si256(b),
+            _mm256_castps_si256(middle),
+        ))
     }
 );
 
@@ -1170,5 +1207,10 @@ avx2_kernel!(
         );
         let one = _mm_add_sd(two, _mm_unpackhi_pd(two, two));
         _mm_cvtsd_f64(one)
+    },
+    // [a3, b0, b1, b2]: [a2, a3, b0, b1] shuffled with b.
+    shift_in = |a, b| {
+        let middle = _mm256_permute2f128_pd::<0x21>(a, b);
+        _mm256_shuffle_pd::<0b0101>(middle, b)
     }
 );
