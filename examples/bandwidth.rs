@@ -106,6 +106,9 @@ fn show(seconds: f64) -> String {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: Option<usize> =
         std::env::args().nth(1).map(|arg| arg.parse()).transpose()?;
+    if runs == Some(0) {
+        return Err("RUNS must be at least 1".into());
+    }
     let tv = TotalVariation::new().with_reduction(Reduction::Sum);
     println!("backend: {:?}", tv.backend());
     for (name, planes, height, width) in SHAPES {

@@ -103,10 +103,10 @@
 //!
 //! [`Backend::Auto`], the default, picks the fastest code this CPU runs:
 //! on x86-64, AVX2 kernels, and AVX-512 ones for integer images (and
-//! the float gradient) where the CPU also has AVX-512F, AVX-512BW and
-//! AVX-512VL (`#[target_feature]`, detected at
-//! run time under `std` and cached, so no `-C target-cpu` flag is
-//! needed); elsewhere the portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
+//! the anisotropic float gradient) where the CPU also has AVX-512F,
+//! AVX-512BW and AVX-512VL (`#[target_feature]`, detected at run time
+//! under `std` and cached, so no `-C target-cpu` flag is needed);
+//! elsewhere the portable SIMD kernels of the `wide` crate (SSE2, NEON, simd128, as the
 //! build targets). [`Backend::Scalar`] is the plain definition. Integer
 //! images use `psadbw` for `u8` and saturating 16-bit arithmetic for `u16`
 //! and `i16` on x86-64. All backends give the same results.

@@ -47,9 +47,8 @@ pub enum Reduction {
 pub enum Backend {
     /// The fastest backend this CPU runs: `Avx512` on x86-64 CPUs with
     /// AVX2, AVX-512F, AVX-512BW and AVX-512VL, `Avx2` on those with AVX2
-    /// only
-    /// (detected at run time under `std`, at compile time without), the
-    /// portable SIMD backend elsewhere.
+    /// only (detected at run time under `std`, at compile time without),
+    /// the portable SIMD backend elsewhere.
     #[default]
     Auto,
     /// Plain scalar code, one lane at a time: the definition of the
@@ -72,9 +71,10 @@ pub enum Backend {
     /// Integer images gain from 64-byte registers. The inner loop of the
     /// `f32` value measured no faster on 512-bit registers than on 256-bit
     /// ones, so floats keep the AVX2 kernels: their values are the same
-    /// bits on every backend anyway. The float gradient (alone and in
-    /// one pass with the values) runs those kernels compiled with
-    /// AVX-512VL, which gives them 32 registers and mask blends.
+    /// bits on every backend anyway. The anisotropic float gradient of
+    /// single-threaded calls (alone and in one pass with the values) runs
+    /// those kernels compiled with AVX-512VL, which gives them 32
+    /// registers and mask blends.
     Avx512,
 }
 

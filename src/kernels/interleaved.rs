@@ -92,8 +92,10 @@ impl<T: Float> FloatTask<T> for InterleavedValues<'_, T> {
                         push_abs_diffs(kernel, horizontal, left, right);
                     } else {
                         let above = &above[channel * width..][..width];
+                        // Rows of the small split buffer: nothing to ask
+                        // for ahead of them.
                         push_row_pair(
-                            kernel, vertical, horizontal, above, this,
+                            kernel, vertical, horizontal, above, this, false,
                         );
                     }
                 }

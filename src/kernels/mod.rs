@@ -226,8 +226,9 @@ pub(crate) struct GradientFactors<T> {
 pub(crate) enum Resolved {
     Scalar,
     Portable,
-    /// The AVX2 kernels, and the AVX-512 ones for integer images when
-    /// the backend asks for them.
+    /// The AVX2 kernels, and with `Some`, the AVX-512 ones for integer
+    /// images and the AVX2 anisotropic float gradient compiled with
+    /// AVX-512VL.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     Avx2(x86_64::avx2::Avx2, Option<x86_64::avx512::Avx512>),
 }
@@ -262,8 +263,9 @@ pub(crate) fn has_avx2() -> bool {
 }
 
 /// Whether the CPU running this code has AVX-512F, AVX-512BW and
-/// AVX-512VL, asked and cached as [`has_avx2`]. (Every CPU with
-/// AVX-512BW has AVX-512VL.)
+/// AVX-512VL, asked and cached as [`has_avx2`], and FMA and F16C, which
+/// the compiler takes AVX-512F to imply. (Every CPU with AVX-512BW has
+/// the other four.)
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) fn has_avx512() -> bool {
     #[cfg(feature = "std")]
@@ -271,13 +273,17 @@ pub(crate) fn has_avx512() -> bool {
         std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")
             && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
     }
     #[cfg(not(feature = "std"))]
     {
         cfg!(all(
             target_feature = "avx512f",
             target_feature = "avx512bw",
-            target_feature = "avx512vl"
+            target_feature = "avx512vl",
+            target_feature = "fma",
+            target_feature = "f16c"
         ))
     }
 }
@@ -1121,7 +1127,9 @@ pub(crate) fn push_plane<'a, T: Float + 'a, K: FloatKernel<T>>(
         push_abs_diffs(kernel, horizontal, &first[..width - 1], &first[1..]);
         let mut above = first;
         for row in rows {
-            push_row_pair(kernel, vertical, horizontal, above, row);
+            // The rows of an image, in order in memory: ask for those
+            // ahead.
+            push_row_pair(kernel, vertical, horizontal, above, row, true);
             above = row;
         }
     }
@@ -1200,7 +1208,9 @@ fn block_abs_diff<T: Float, K: FloatKernel<T>>(
 
 /// Feeds the vertical differences between `above` and `row` and the
 /// horizontal ones of `row`, in one pass over `row`: each sum receives
-/// exactly the blocks that [`push_abs_diffs`] would give it.
+/// exactly the blocks that [`push_abs_diffs`] would give it. With
+/// `prefetch`, for rows read in order from an image, each block asks for
+/// the lines [`prefetch_ahead`] of it.
 #[inline(always)]
 fn push_row_pair<T: Float, K: FloatKernel<T>>(
     kernel: K,
@@ -1208,6 +1218,7 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
     horizontal: &mut PairwiseSum<K::Lanes>,
     above: &[T],
     row: &[T],
+    prefetch: bool,
 ) {
     let width = row.len();
     let Some(left) = width.checked_sub(1).and_then(|end| row.get(..end)) else {
@@ -1222,7 +1233,9 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
         .zip(right.chunks_exact(block_len))
         .zip(above.chunks_exact(block_len).zip(row.chunks_exact(block_len)));
     for ((left, right), (above, below)) in blocks {
-        prefetch_ahead(below);
+        if prefetch {
+            prefetch_ahead(below);
+        }
         horizontal.push_block(block_abs_diff(kernel, left, right));
         vertical.push_block(block_abs_diff(kernel, above, below));
     }

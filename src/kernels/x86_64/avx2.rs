@@ -535,7 +535,7 @@ struct GradientSigns<V> {
 
 /// The slices of a run of gradient vectors: the row shifted one column
 /// left, in place and one column right, and the output, all as long as
-/// the run.
+/// the run (as are the rows above and below that go with them).
 struct GradientRun<'a, T> {
     left: &'a [T],
     x: &'a [T],
@@ -997,8 +997,9 @@ macro_rules! avx2_kernel {
                 let s = signs;
                 // Whole vectors of every slice, zipped: the loop stops at
                 // the shortest and checks no index. A missing row above or
-                // below is stood in for by `x`, never read (the tests of
-                // `above` and `below` are constants once inlined).
+                // below is stood in for by `x`, never read (for long runs,
+                // `gradient_run` makes the tests of `above` and `below`
+                // constants).
                 let (left, _) = self.left.as_chunks::<$lanes>();
                 let (x, _) = self.x.as_chunks::<$lanes>();
                 let (right, _) = self.right.as_chunks::<$lanes>();
@@ -1014,7 +1015,9 @@ macro_rules! avx2_kernel {
                 // `sign(right − x)·g` of the previous vector: the terms to
                 // the left of this one, one lane later.
                 let mut previous_right: Option<$name> = None;
-                for ((((left, x), right), (above_row, below_row)), out) in vectors {
+                for ((((left, x), right), (above_row, below_row)), out) in
+                    vectors
+                {
                     let x = $name::load(token, x);
                     let right = $name::load(token, right).sub(x);
                     let right_term =

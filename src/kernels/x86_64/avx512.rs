@@ -8,15 +8,18 @@
 //! lanes, which one 512-bit register holds exactly, but the inner loop
 //! of the `f32` value on 512-bit registers measured no faster than on
 //! 256-bit ones (the `f32/register-width` benchmark, in the README).
-//! The float gradient, alone and with the values in one pass, is compiled
-//! here again with AVX-512VL: the same 256-bit operations, which the
-//! compiler may then encode with 32 registers instead of 16 and blend
-//! through mask registers: its loop keeps ten splatted constants live
-//! beside its working registers, more than AVX2's 16 hold.
+//! The anisotropic float gradient of single-threaded calls, alone and
+//! with the values in one pass, is compiled here again with AVX-512VL:
+//! the same 256-bit operations, which the compiler may then encode with
+//! 32 registers instead of 16 and blend through mask registers. Its loop
+//! keeps nine splatted constants live, which with its working registers
+//! need more than AVX2's 16. (The per-pixel norms, volumes and the
+//! `rayon` bands keep the AVX2 build.)
 //!
 //! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
-//! CPU with AVX2, AVX-512F, AVX-512BW and AVX-512VL, and it can only be
-//! made by [`Avx512::detect`].
+//! CPU with AVX2, AVX-512F, AVX-512BW and AVX-512VL (and FMA and F16C,
+//! which the compiler takes AVX-512F to imply), and it can only be made
+//! by [`Avx512::detect`].
 
 use super::super::scalar::{Float, Integer};
 use super::super::{
@@ -52,8 +55,8 @@ impl Avx512 {
         Avx512 { avx2 }
     }
 
-    /// The proof of AVX2 it holds, for the kernels of rows shorter than a
-    /// 512-bit register.
+    /// The proof of AVX2 it holds, for the integer kernels of rows shorter
+    /// than a 512-bit register and for the float gradient.
     #[inline(always)]
     pub(super) fn avx2(self) -> Avx2 {
         self.avx2
