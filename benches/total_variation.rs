@@ -10,6 +10,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use baselines::streaming_sum;
+
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
     criterion_main, measurement::WallTime,
@@ -18,6 +20,9 @@ use total_variation::{
     Backend, Element, FloatElement, Layout, Norm, Reduction, TotalVariation,
     VolumeLayout,
 };
+
+#[path = "baselines/mod.rs"]
+mod baselines;
 
 /// The shapes: one small plane, a batch that fits in the caches, and a
 /// batch of 48 MiB in `f32` that does not.
@@ -67,34 +72,6 @@ fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize) {
     group.sample_size(if large { 20 } else { 50 });
     group.warm_up_time(Duration::from_millis(if large { 1000 } else { 500 }));
     group.measurement_time(Duration::from_secs(if large { 4 } else { 2 }));
-}
-
-/// A sum of the buffer with many independent lanes: the streaming-read
-/// limit. Compiled for AVX2 where the CPU has it, like the TV kernels.
-fn streaming_sum(values: &[f32]) -> f32 {
-    fn lanes(values: &[f32]) -> f32 {
-        let mut acc = [0.0f32; 32];
-        let chunks = values.chunks_exact(32);
-        let tail: f32 = chunks.remainder().iter().sum();
-        for chunk in chunks {
-            for (a, v) in acc.iter_mut().zip(chunk) {
-                *a += v;
-            }
-        }
-        acc.iter().sum::<f32>() + tail
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn lanes_avx2(values: &[f32]) -> f32 {
-            lanes(values)
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected just above.
-            return unsafe { lanes_avx2(values) };
-        }
-    }
-    lanes(values)
 }
 
 /// Float totals are pairwise sums; integer totals are exact.

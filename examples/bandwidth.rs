@@ -19,40 +19,18 @@ use std::time::Instant;
 
 use total_variation::{Layout, Reduction, TotalVariation};
 
+// The benchmarks' streaming sum, so that both measure the same limit.
+#[path = "../benches/baselines/mod.rs"]
+mod baselines;
+
+use baselines::streaming_sum;
+
 /// The shapes of `benches/total_variation.rs`: planes, height, width.
 const SHAPES: [(&str, usize, usize, usize); 3] = [
     ("64x64", 1, 64, 64),
     ("8x3x256x256", 24, 256, 256),
     ("3x2048x2048", 3, 2048, 2048),
 ];
-
-/// The streaming-read limit: a sum with 32 independent lanes, compiled
-/// for AVX2 where the CPU has it, as the benchmarks' `streaming-sum`.
-fn streaming_sum(values: &[f32]) -> f32 {
-    fn lanes(values: &[f32]) -> f32 {
-        let mut acc = [0.0f32; 32];
-        let chunks = values.chunks_exact(32);
-        let tail: f32 = chunks.remainder().iter().sum();
-        for chunk in chunks {
-            for (a, v) in acc.iter_mut().zip(chunk) {
-                *a += v;
-            }
-        }
-        acc.iter().sum::<f32>() + tail
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn lanes_avx2(values: &[f32]) -> f32 {
-            lanes(values)
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was detected just above.
-            return unsafe { lanes_avx2(values) };
-        }
-    }
-    lanes(values)
-}
 
 /// Deterministic pixels in [0, 1).
 fn pixels(len: usize) -> Vec<f32> {
