@@ -307,15 +307,20 @@ fn f64_volume_tails_match_scalar() {
     volume_tails::<f64>(8, |v| v);
 }
 
-/// A row that crosses a block of the summation order (16 vectors) and
-/// ends in a tail: the SIMD backends must combine blocks in the scalar
-/// order.
+/// Rows that cross a block of the summation order (16 vectors) and end in
+/// a tail: the SIMD backends must combine blocks in the scalar order.
+/// Rows of three blocks (the widest here) also tell a block of the wrong
+/// length from the right one: with two, the tree adds the second block to
+/// the first, which is the order of one longer block.
 #[test]
 fn rows_across_a_block_match_scalar() {
     let (f32_widths, f64_widths): (&[usize], &[usize]) = if cfg!(miri) {
         (&[257], &[129])
     } else {
-        (&[255, 256, 257, 262], &[127, 128, 129])
+        (
+            &[255, 256, 257, 262, 2 * 256 + 3 * 16 + 1],
+            &[127, 128, 129, 2 * 128 + 3 * 8 + 1],
+        )
     };
     for &width in f32_widths {
         let shape = [2, width];
@@ -328,6 +333,58 @@ fn rows_across_a_block_match_scalar() {
     for &width in f64_widths {
         let img = float_values(2 * width, 11, false);
         check_float(&[2, width], &img, &[3.0]);
+    }
+}
+
+/// Planes of two rows whose differences are all zero but in the first
+/// lane of each vector (columns `k · lanes`), where they are random with
+/// full mantissas: the value is then that lane's sum alone, so any change
+/// in how its vectors are grouped into blocks shows in the result's bits
+/// with good odds, and with eight planes almost surely. The rows span
+/// several blocks.
+fn first_lane_planes(lanes: usize, width: usize) -> Vec<f64> {
+    let mut sequence = Sequence(0x2545_f491 + width as u64);
+    let mut step =
+        || 1.0 + (sequence.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut img = Vec::new();
+    for _plane in 0..8 {
+        let (mut top, mut bottom) = (Vec::new(), Vec::new());
+        let mut level = 0.0;
+        for column in 0..width {
+            if column % lanes == 1 {
+                level += step();
+            }
+            top.push(level);
+            bottom.push(level + if column % lanes == 0 { step() } else { 0.0 });
+        }
+        img.extend(top);
+        img.extend(bottom);
+    }
+    img
+}
+
+/// The one-pass call groups the differences of a row into blocks as it
+/// goes; on rows of several blocks it must group them as the value does.
+/// Widths in `f64` elements: three blocks and one more difference, and
+/// five blocks and most of a vector; `f32` rows are twice as wide, the
+/// same number of its vectors.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of pixels; the kernels of these rows \
+    run under miri in rows_across_a_block_match_scalar"
+)]
+fn block_boundaries_are_those_of_the_value() {
+    let upstream = [1.0, -2.0, 0.5, 1.0, 3.0, -1.0, 1.0, 2.0];
+    let widths = [3 * 16 * 8 + 1, 5 * 16 * 8 + 7 * 8 + 2];
+    for width in widths {
+        let img: Vec<f32> = first_lane_planes(16, 2 * width)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        check_float(&[8, 2, 2 * width], &img, &upstream.map(|g| g as f32));
+        let img = first_lane_planes(8, width);
+        check_float(&[8, 2, width], &img, &upstream);
     }
 }
 

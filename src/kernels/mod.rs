@@ -98,29 +98,25 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
     /// [`FloatKernel::gradient_lanes`] for `vectors` consecutive vectors
     /// from column `start` on (`start ≥ 1`,
     /// `start + vectors · T::LANES < width`), writing
-    /// `out[..vectors · T::LANES]`. The differences of each vector are
-    /// added to `sums`, lane-wise, one vector after the other, and the
-    /// sums returned.
+    /// `out[..vectors · T::LANES]`. The differences of each vector go to
+    /// `sink`, one vector after the other.
     #[inline(always)]
-    fn gradient_vectors(
+    fn gradient_vectors<S: DifferenceSink<Self::Lanes>>(
         self,
         rows: &GradientRows<'_, T>,
         start: usize,
         vectors: usize,
         factors: GradientFactors<T>,
         out: &mut [T],
-        sums: (Self::Lanes, Self::Lanes),
-    ) -> (Self::Lanes, Self::Lanes) {
-        let (mut right_sum, mut below_sum) = sums;
+        sink: &mut S,
+    ) {
         for k in 0..vectors {
             let out = out.get_mut(k * T::LANES..).unwrap_or_default();
             let column = start + k * T::LANES;
             let (right, below) =
                 self.gradient_lanes(rows, column, factors, out);
-            right_sum = right_sum.add(right);
-            below_sum = below_sum.add(below);
+            sink.add(right, below);
         }
-        (right_sum, below_sum)
     }
 
     /// The terms of a per-pixel norm for the pixels of `row` in columns
@@ -219,6 +215,67 @@ pub(crate) fn lanes_at<T, const N: usize>(
 pub(crate) struct GradientFactors<T> {
     pub(crate) vertical: T,
     pub(crate) horizontal: T,
+}
+
+/// Where a gradient kernel hands the differences it computes on the way:
+/// `|right − x|` and `|below − x|` of each vector, as
+/// [`FloatKernel::gradient_lanes`] returns them.
+pub(crate) trait DifferenceSink<V> {
+    /// Takes the differences of the next vector of the row.
+    fn add(&mut self, right: V, below: V);
+}
+
+/// A gradient alone needs no differences; the kernel's work for them is
+/// then dead code, and the compiler drops it.
+pub(crate) struct Discard;
+
+impl<V> DifferenceSink<V> for Discard {
+    #[inline(always)]
+    fn add(&mut self, _right: V, _below: V) {}
+}
+
+/// Two running sums, lane-wise, one per term.
+impl<V: LaneVector> DifferenceSink<V> for (V, V) {
+    #[inline(always)]
+    fn add(&mut self, right: V, below: V) {
+        self.0 = self.0.add(right);
+        self.1 = self.1.add(below);
+    }
+}
+
+/// The open blocks of one row of a one-pass call: each vector of
+/// differences is added to its term's block, and a block that reaches
+/// `BLOCK_VECTORS` vectors goes to its term's sum, as in the summation
+/// order of [`crate::sum`]. Handing this to a kernel lets it run over a
+/// whole row in one loop instead of one call per block.
+struct RowBlocks<'s, V: LaneVector> {
+    zero: V,
+    right: V,
+    below: V,
+    /// Vectors in the open blocks.
+    vectors: usize,
+    horizontal: &'s mut PairwiseSum<V>,
+    /// The sum of the vertical term, when the row has a row below.
+    vertical: Option<&'s mut PairwiseSum<V>>,
+}
+
+impl<V: LaneVector> DifferenceSink<V> for RowBlocks<'_, V> {
+    #[inline(always)]
+    fn add(&mut self, right: V, below: V) {
+        // A block begun with `+0.0` has the bits of one begun with its
+        // first vector: the differences are never `−0.0`.
+        self.right = self.right.add(right);
+        self.below = self.below.add(below);
+        self.vectors += 1;
+        if self.vectors == BLOCK_VECTORS {
+            self.horizontal.push_block(self.right);
+            if let Some(vertical) = self.vertical.as_deref_mut() {
+                vertical.push_block(self.below);
+            }
+            (self.right, self.below) = (self.zero, self.zero);
+            self.vectors = 0;
+        }
+    }
 }
 
 /// The backend a call runs on, once availability was checked.
@@ -1403,14 +1460,13 @@ fn row_gradient<T: Float, K: FloatKernel<T>>(
 
     let vectors = width.saturating_sub(column + 1) / T::LANES;
     if vectors > 0 {
-        let zero = kernel.zero();
         kernel.gradient_vectors(
             rows,
             column,
             vectors,
             factors,
             &mut grad[column..],
-            (zero, zero),
+            &mut Discard,
         );
         column += vectors * T::LANES;
     }
@@ -1441,15 +1497,22 @@ fn row_value_and_gradient<T: Float, K: FloatKernel<T>>(
     grad[0] = scalar::gradient_element(rows, 0, factors);
 
     // The first vector of each term: it begins the first block.
-    let mut right_block = match last {
+    let first_right = match last {
         0 => kernel.zero(),
         _ => kernel.abs_diff(&row[..last], &row[1..]),
     };
-    let mut below_block = match rows.below {
+    let first_below = match rows.below {
         Some(below) => kernel.abs_diff(row, below),
         None => kernel.zero(),
     };
-    let mut vectors = 1;
+    let mut blocks = RowBlocks {
+        zero: kernel.zero(),
+        right: first_right,
+        below: first_below,
+        vectors: 1,
+        horizontal,
+        vertical: rows.below.map(|_| vertical),
+    };
 
     let mut column = 1;
     let mut next_difference = T::LANES;
@@ -1458,54 +1521,42 @@ fn row_value_and_gradient<T: Float, K: FloatKernel<T>>(
         // From here on, each gradient vector yields the sums' next ones;
         // the element in column `T::LANES` is computed twice, to the same
         // bits.
-        // A block begun with `+0.0` has the bits of one begun with its
-        // first vector: the differences are never `−0.0`.
         column = T::LANES;
-        let mut remaining = width.saturating_sub(column + 1) / T::LANES;
-        while remaining > 0 {
-            let run = remaining.min(BLOCK_VECTORS - vectors);
-            (right_block, below_block) = kernel.gradient_vectors(
+        let vectors = width.saturating_sub(column + 1) / T::LANES;
+        if vectors > 0 {
+            kernel.gradient_vectors(
                 rows,
                 column,
-                run,
+                vectors,
                 factors,
                 &mut grad[column..],
-                (right_block, below_block),
+                &mut blocks,
             );
-            vectors += run;
-            if vectors == BLOCK_VECTORS {
-                horizontal.push_block(right_block);
-                if rows.below.is_some() {
-                    vertical.push_block(below_block);
-                }
-                (right_block, below_block) = (kernel.zero(), kernel.zero());
-                vectors = 0;
-            }
-            column += run * T::LANES;
-            remaining -= run;
+            column += vectors * T::LANES;
         }
         next_difference = column;
     }
 
     // The differences that no gradient vector reached end the row's last
     // blocks.
+    let RowBlocks { right, below, vectors, horizontal, vertical, .. } = blocks;
     if last > 0 {
         push_row_tail(
             kernel,
             horizontal,
-            (right_block, vectors),
+            (right, vectors),
             &row[..last],
             &row[1..],
             next_difference,
         );
     }
-    if let Some(below) = rows.below {
+    if let (Some(below_row), Some(vertical)) = (rows.below, vertical) {
         push_row_tail(
             kernel,
             vertical,
-            (below_block, vectors),
+            (below, vectors),
             row,
-            below,
+            below_row,
             next_difference,
         );
     }

@@ -24,8 +24,8 @@ use super::super::norms::{
 use super::super::scalar::{Float, Integer, Scalar};
 use super::super::voxel_norms;
 use super::super::{
-    FloatKernel, GradientFactors, GradientRows, IntegerKernel, PixelNorm,
-    VolumeWeights, VoxelRows, VoxelScales, float_gradient_with,
+    DifferenceSink, FloatKernel, GradientFactors, GradientRows, IntegerKernel,
+    PixelNorm, VolumeWeights, VoxelRows, VoxelScales, float_gradient_with,
     float_value_and_gradient_with, float_values_with, integer_sums_with,
     lanes_at,
 };
@@ -808,6 +808,7 @@ macro_rules! avx2_kernel {
                 out: &mut [$t],
             ) -> ($name, $name) {
                 let zero = $name::splat(self, 0.0);
+                let mut differences = (zero, zero);
                 // One vector: the neighbouring rows are tested in the
                 // loop, which keeps a single copy of it here.
                 $name::gradient_run(
@@ -816,28 +817,29 @@ macro_rules! avx2_kernel {
                     (start, 1),
                     factors,
                     out,
-                    (zero, zero),
+                    &mut differences,
                     false,
-                )
+                );
+                differences
             }
 
             #[inline(always)]
-            fn gradient_vectors(
+            fn gradient_vectors<S: DifferenceSink<$name>>(
                 self,
                 rows: &GradientRows<'_, $t>,
                 start: usize,
                 vectors: usize,
                 factors: GradientFactors<$t>,
                 out: &mut [$t],
-                sums: ($name, $name),
-            ) -> ($name, $name) {
+                sink: &mut S,
+            ) {
                 $name::gradient_run(
                     self,
                     rows,
                     (start, vectors),
                     factors,
                     out,
-                    sums,
+                    sink,
                     true,
                 )
             }
@@ -899,15 +901,15 @@ macro_rules! avx2_kernel {
             /// neighbouring rows when `one_loop_per_neighbours` (for long
             /// runs) and a single loop otherwise (for one vector).
             #[inline(always)]
-            fn gradient_run(
+            fn gradient_run<S: DifferenceSink<$name>>(
                 token: Avx2,
                 rows: &GradientRows<'_, $t>,
                 (start, vectors): (usize, usize),
                 factors: GradientFactors<$t>,
                 out: &mut [$t],
-                sums: ($name, $name),
+                sink: &mut S,
                 one_loop_per_neighbours: bool,
-            ) -> ($name, $name) {
+            ) {
                 // The slices the vectors read and write, checked once.
                 let row = rows.row;
                 let len = vectors.saturating_mul($lanes);
@@ -922,38 +924,39 @@ macro_rules! avx2_kernel {
                 else {
                     // Not reached by the callers, which keep to the
                     // contract; the scalar definition, vector by vector.
-                    let (mut right_sum, mut below_sum) = sums;
                     for k in 0..vectors.min(out.len() / $lanes) {
                         let out = &mut out[k * $lanes..];
                         let column = start.saturating_add(k * $lanes);
                         let (right, below) =
                             Scalar.gradient_lanes(rows, column, factors, out);
-                        right_sum = right_sum.add($name::load(token, &right));
-                        below_sum = below_sum.add($name::load(token, &below));
+                        sink.add(
+                            $name::load(token, &right),
+                            $name::load(token, &below),
+                        );
                     }
-                    return (right_sum, below_sum);
+                    return;
                 };
                 let above = rows.above.and_then(|a| a.get(start..end));
                 let below = rows.below.and_then(|b| b.get(start..end));
                 let signs = $name::gradient_signs(token, factors);
                 let run = GradientRun { left, x, right, out };
                 if !one_loop_per_neighbours {
-                    return run.vectors(token, &signs, above, below, sums);
+                    return run.vectors(token, &signs, above, below, sink);
                 }
                 // One loop for each set of neighbouring rows (the calls
                 // are inlined with constant arguments), so that none tests
                 // for them per vector.
                 match (above, below) {
                     (Some(above), Some(below)) => {
-                        run.vectors(token, &signs, Some(above), Some(below), sums)
+                        run.vectors(token, &signs, Some(above), Some(below), sink)
                     }
                     (Some(above), None) => {
-                        run.vectors(token, &signs, Some(above), None, sums)
+                        run.vectors(token, &signs, Some(above), None, sink)
                     }
                     (None, Some(below)) => {
-                        run.vectors(token, &signs, None, Some(below), sums)
+                        run.vectors(token, &signs, None, Some(below), sink)
                     }
-                    (None, None) => run.vectors(token, &signs, None, None, sums),
+                    (None, None) => run.vectors(token, &signs, None, None, sink),
                 }
             }
 
@@ -986,14 +989,14 @@ macro_rules! avx2_kernel {
             /// The vectors of the run, with the rows above and below where
             /// there are.
             #[inline(always)]
-            fn vectors(
+            fn vectors<S: DifferenceSink<$name>>(
                 self,
                 token: Avx2,
                 signs: &GradientSigns<$name>,
                 above: Option<&[$t]>,
                 below: Option<&[$t]>,
-                (mut right_sum, mut below_sum): ($name, $name),
-            ) -> ($name, $name) {
+                sink: &mut S,
+            ) {
                 let s = signs;
                 // Whole vectors of every slice, zipped: the loop stops at
                 // the shortest and checks no index. A missing row above or
@@ -1036,7 +1039,7 @@ macro_rules! avx2_kernel {
                     // of `0·g` too.
                     let to_right = right_term.xor(s.sign);
                     let mut sum = from_left.add(to_right);
-                    right_sum = right_sum.add(right.and(s.magnitude));
+                    let mut below_difference = s.zero;
                     if below.is_some() {
                         let below = $name::load(token, below_row).sub(x);
                         sum = sum.add(below.sign_times(
@@ -1045,7 +1048,7 @@ macro_rules! avx2_kernel {
                             s.minus_gv,
                             s.minus_zero_gv,
                         ));
-                        below_sum = below_sum.add(below.and(s.magnitude));
+                        below_difference = below.and(s.magnitude);
                     } else {
                         sum = sum.add(s.zero);
                     }
@@ -1062,8 +1065,8 @@ macro_rules! avx2_kernel {
                         sum = sum.add(s.zero);
                     }
                     sum.store(out);
+                    sink.add(right.and(s.magnitude), below_difference);
                 }
-                (right_sum, below_sum)
             }
         }
 
