@@ -99,7 +99,7 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
     /// from column `start` on (`start ≥ 1`,
     /// `start + vectors · T::LANES < width`), writing
     /// `out[..vectors · T::LANES]`. The differences of each vector go to
-    /// `sink`, one vector after the other.
+    /// `sink`, one vector after the other (see [`DifferenceSink`]).
     #[inline(always)]
     fn gradient_vectors<S: DifferenceSink<Self::Lanes>>(
         self,
@@ -115,7 +115,8 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
             let column = start + k * T::LANES;
             let (right, below) =
                 self.gradient_lanes(rows, column, factors, out);
-            sink.add(right, below);
+            let (right_sum, below_sum, _) = sink.open(self.zero());
+            sink.close(right_sum.add(right), below_sum.add(below), 1);
         }
     }
 
@@ -219,37 +220,52 @@ pub(crate) struct GradientFactors<T> {
 
 /// Where a gradient kernel hands the differences it computes on the way:
 /// `|right − x|` and `|below − x|` of each vector, as
-/// [`FloatKernel::gradient_lanes`] returns them.
+/// [`FloatKernel::gradient_lanes`] returns them. The kernel adds them,
+/// lane-wise and in order, to the open sums that [`DifferenceSink::open`]
+/// gives it, and hands the sums back with [`DifferenceSink::close`].
 pub(crate) trait DifferenceSink<V> {
-    /// Takes the differences of the next vector of the row.
-    fn add(&mut self, right: V, below: V);
+    /// The open sums of the two terms, and how many vectors they take
+    /// before they must be handed back: at least one, `usize::MAX` for no
+    /// limit. `zero` is the vector of `+0.0`.
+    fn open(&mut self, zero: V) -> (V, V, usize);
+
+    /// Hands back the open sums, after `added` more vectors.
+    fn close(&mut self, right: V, below: V, added: usize);
 }
 
 /// A gradient alone needs no differences; the kernel's work for them is
 /// then dead code, and the compiler drops it.
 pub(crate) struct Discard;
 
-impl<V> DifferenceSink<V> for Discard {
+impl<V: Copy> DifferenceSink<V> for Discard {
     #[inline(always)]
-    fn add(&mut self, _right: V, _below: V) {}
+    fn open(&mut self, zero: V) -> (V, V, usize) {
+        (zero, zero, usize::MAX)
+    }
+
+    #[inline(always)]
+    fn close(&mut self, _right: V, _below: V, _added: usize) {}
 }
 
 /// Two running sums, lane-wise, one per term.
-impl<V: LaneVector> DifferenceSink<V> for (V, V) {
+impl<V: Copy> DifferenceSink<V> for (V, V) {
     #[inline(always)]
-    fn add(&mut self, right: V, below: V) {
-        self.0 = self.0.add(right);
-        self.1 = self.1.add(below);
+    fn open(&mut self, _zero: V) -> (V, V, usize) {
+        (self.0, self.1, usize::MAX)
+    }
+
+    #[inline(always)]
+    fn close(&mut self, right: V, below: V, _added: usize) {
+        *self = (right, below);
     }
 }
 
-/// The open blocks of one row of a one-pass call: each vector of
-/// differences is added to its term's block, and a block that reaches
+/// The open blocks of one row of a one-pass call: the differences go to
+/// the open block of their term, and a block that reaches
 /// `BLOCK_VECTORS` vectors goes to its term's sum, as in the summation
-/// order of [`crate::sum`]. Handing this to a kernel lets it run over a
-/// whole row in one loop instead of one call per block.
+/// order of [`crate::sum`]. Handing this to a kernel lets it set up once
+/// for a whole row instead of once per block.
 struct RowBlocks<'s, V: LaneVector> {
-    zero: V,
     right: V,
     below: V,
     /// Vectors in the open blocks.
@@ -261,18 +277,24 @@ struct RowBlocks<'s, V: LaneVector> {
 
 impl<V: LaneVector> DifferenceSink<V> for RowBlocks<'_, V> {
     #[inline(always)]
-    fn add(&mut self, right: V, below: V) {
+    fn open(&mut self, zero: V) -> (V, V, usize) {
         // A block begun with `+0.0` has the bits of one begun with its
         // first vector: the differences are never `−0.0`.
-        self.right = self.right.add(right);
-        self.below = self.below.add(below);
-        self.vectors += 1;
+        if self.vectors == 0 {
+            (self.right, self.below) = (zero, zero);
+        }
+        (self.right, self.below, BLOCK_VECTORS - self.vectors)
+    }
+
+    #[inline(always)]
+    fn close(&mut self, right: V, below: V, added: usize) {
+        (self.right, self.below) = (right, below);
+        self.vectors += added;
         if self.vectors == BLOCK_VECTORS {
-            self.horizontal.push_block(self.right);
+            self.horizontal.push_block(right);
             if let Some(vertical) = self.vertical.as_deref_mut() {
-                vertical.push_block(self.below);
+                vertical.push_block(below);
             }
-            (self.right, self.below) = (self.zero, self.zero);
             self.vectors = 0;
         }
     }
@@ -1506,7 +1528,6 @@ fn row_value_and_gradient<T: Float, K: FloatKernel<T>>(
         None => kernel.zero(),
     };
     let mut blocks = RowBlocks {
-        zero: kernel.zero(),
         right: first_right,
         below: first_below,
         vectors: 1,

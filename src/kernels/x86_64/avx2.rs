@@ -517,18 +517,16 @@ where
 }
 
 /// The values each term of a gradient vector chooses among, splatted
-/// once per plane: `g`, `−g`, `0·g` and `−(0·g)` for the vertical
-/// factor, `g` and `0·g` for the horizontal one (whose negative terms
-/// flip the sign bit of the positive ones), `+0.0`, the mask that clears
-/// the sign bit and the sign bit alone.
+/// once per row: `g` and `0·g` for the vertical and the horizontal
+/// factors, `+0.0` and the mask that clears the sign bit. The terms with
+/// `−g` are subtracted instead of added, which gives the same bits:
+/// `a − b` is `a + (−b)` in IEEE 754. Few constants leave registers for
+/// the loop's working values.
 struct GradientSigns<V> {
     zero: V,
     magnitude: V,
-    sign: V,
     gv: V,
-    minus_gv: V,
     zero_gv: V,
-    minus_zero_gv: V,
     gh: V,
     zero_gh: V,
 }
@@ -657,7 +655,6 @@ macro_rules! avx2_kernel {
         avx2_kernel!(@binary $name, add, $add);
         avx2_kernel!(@binary $name, sub, $sub);
         avx2_kernel!(@binary $name, and, $and);
-        avx2_kernel!(@binary $name, xor, $xor);
         avx2_kernel!(@binary $name, mul, $mul);
         avx2_kernel!(@binary $name, div, $div);
 
@@ -924,14 +921,17 @@ macro_rules! avx2_kernel {
                 else {
                     // Not reached by the callers, which keep to the
                     // contract; the scalar definition, vector by vector.
+                    let zero = $name::splat(token, 0.0);
                     for k in 0..vectors.min(out.len() / $lanes) {
                         let out = &mut out[k * $lanes..];
                         let column = start.saturating_add(k * $lanes);
                         let (right, below) =
                             Scalar.gradient_lanes(rows, column, factors, out);
-                        sink.add(
-                            $name::load(token, &right),
-                            $name::load(token, &below),
+                        let (right_sum, below_sum, _) = sink.open(zero);
+                        sink.close(
+                            right_sum.add($name::load(token, &right)),
+                            below_sum.add($name::load(token, &below)),
+                            1,
                         );
                     }
                     return;
@@ -939,24 +939,50 @@ macro_rules! avx2_kernel {
                 let above = rows.above.and_then(|a| a.get(start..end));
                 let below = rows.below.and_then(|b| b.get(start..end));
                 let signs = $name::gradient_signs(token, factors);
-                let run = GradientRun { left, x, right, out };
-                if !one_loop_per_neighbours {
-                    return run.vectors(token, &signs, above, below, sink);
-                }
-                // One loop for each set of neighbouring rows (the calls
-                // are inlined with constant arguments), so that none tests
-                // for them per vector.
-                match (above, below) {
-                    (Some(above), Some(below)) => {
-                        run.vectors(token, &signs, Some(above), Some(below), sink)
-                    }
-                    (Some(above), None) => {
-                        run.vectors(token, &signs, Some(above), None, sink)
-                    }
-                    (None, Some(below)) => {
-                        run.vectors(token, &signs, None, Some(below), sink)
-                    }
-                    (None, None) => run.vectors(token, &signs, None, None, sink),
+                let zero = $name::splat(token, 0.0);
+                // As many vectors at a time as the sink takes: all of them
+                // for a gradient alone, a block's worth for the one pass.
+                let mut done = 0;
+                while done < vectors {
+                    let (right_sum, below_sum, room) = sink.open(zero);
+                    let count = room.clamp(1, vectors - done);
+                    let part = done * $lanes..(done + count) * $lanes;
+                    let run = GradientRun {
+                        left: &left[part.clone()],
+                        x: &x[part.clone()],
+                        right: &right[part.clone()],
+                        out: &mut out[part.clone()],
+                    };
+                    let above = above.map(|a| &a[part.clone()]);
+                    let below = below.map(|b| &b[part]);
+                    let sums = (right_sum, below_sum);
+                    let (right_sum, below_sum) = if !one_loop_per_neighbours {
+                        run.vectors(token, &signs, above, below, sums)
+                    } else {
+                        // One loop for each set of neighbouring rows (the
+                        // calls are inlined with constant arguments), so
+                        // that none tests for them per vector.
+                        match (above, below) {
+                            (Some(above), Some(below)) => run.vectors(
+                                token,
+                                &signs,
+                                Some(above),
+                                Some(below),
+                                sums,
+                            ),
+                            (Some(above), None) => {
+                                run.vectors(token, &signs, Some(above), None, sums)
+                            }
+                            (None, Some(below)) => {
+                                run.vectors(token, &signs, None, Some(below), sums)
+                            }
+                            (None, None) => {
+                                run.vectors(token, &signs, None, None, sums)
+                            }
+                        }
+                    };
+                    sink.close(right_sum, below_sum, count);
+                    done += count;
                 }
             }
 
@@ -974,11 +1000,8 @@ macro_rules! avx2_kernel {
                 GradientSigns {
                     zero: $name::splat(token, 0.0),
                     magnitude: $name::splat(token, <$t>::from_bits(!$sign_mask)),
-                    sign: $name::splat(token, <$t>::from_bits($sign_mask)),
                     gv: $name::splat(token, v),
-                    minus_gv: $name::splat(token, -v),
                     zero_gv: $name::splat(token, 0.0 * v),
-                    minus_zero_gv: $name::splat(token, -(0.0 * v)),
                     gh: $name::splat(token, h),
                     zero_gh: $name::splat(token, 0.0 * h),
                 }
@@ -989,14 +1012,14 @@ macro_rules! avx2_kernel {
             /// The vectors of the run, with the rows above and below where
             /// there are.
             #[inline(always)]
-            fn vectors<S: DifferenceSink<$name>>(
+            fn vectors(
                 self,
                 token: Avx2,
                 signs: &GradientSigns<$name>,
                 above: Option<&[$t]>,
                 below: Option<&[$t]>,
-                sink: &mut S,
-            ) {
+                (mut right_sum, mut below_sum): ($name, $name),
+            ) -> ($name, $name) {
                 let s = signs;
                 // Whole vectors of every slice, zipped: the loop stops at
                 // the shortest and checks no index. A missing row above or
@@ -1035,20 +1058,19 @@ macro_rules! avx2_kernel {
                         ),
                     };
                     previous_right = Some(right_term);
-                    // `sign(right − x)·(−g)`: negating flips the sign bit,
-                    // of `0·g` too.
-                    let to_right = right_term.xor(s.sign);
-                    let mut sum = from_left.add(to_right);
-                    let mut below_difference = s.zero;
+                    // Plus `sign(right − x)·(−g)`: minus `sign(right − x)·g`.
+                    let mut sum = from_left.sub(right_term);
+                    right_sum = right_sum.add(right.and(s.magnitude));
                     if below.is_some() {
                         let below = $name::load(token, below_row).sub(x);
-                        sum = sum.add(below.sign_times(
+                        // Likewise, plus `sign(below − x)·(−g)`.
+                        sum = sum.sub(below.sign_times(
                             s.zero,
                             s.magnitude,
-                            s.minus_gv,
-                            s.minus_zero_gv,
+                            s.gv,
+                            s.zero_gv,
                         ));
-                        below_difference = below.and(s.magnitude);
+                        below_sum = below_sum.add(below.and(s.magnitude));
                     } else {
                         sum = sum.add(s.zero);
                     }
@@ -1065,8 +1087,8 @@ macro_rules! avx2_kernel {
                         sum = sum.add(s.zero);
                     }
                     sum.store(out);
-                    sink.add(right.and(s.magnitude), below_difference);
                 }
+                (right_sum, below_sum)
             }
         }
 
