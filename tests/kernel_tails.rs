@@ -213,6 +213,35 @@ where
     }
 }
 
+/// Planes of at least ten vectors get their value and gradient in one
+/// pass (narrower ones in two): that kernel, at every tail length of its
+/// rows. Under miri, one width of each type.
+#[test]
+fn one_pass_rows_at_every_tail_match_scalar() {
+    fn widths(lanes: usize) -> std::ops::RangeInclusive<usize> {
+        let first = 10 * lanes;
+        if cfg!(miri) {
+            first + 1..=first + 1
+        } else {
+            first..=first + lanes + 1
+        }
+    }
+    // Two planes of three rows: finite values, then IEEE corner cases.
+    let planes = |width: usize| {
+        let mut img = float_values(3 * width, width as u64, false);
+        img.extend(float_values(3 * width, width as u64, true));
+        img
+    };
+    for width in widths(16) {
+        let img: Vec<f32> =
+            planes(width).into_iter().map(|v| v as f32).collect();
+        check_float(&[2, 3, width], &img, &[1.0, -0.5]);
+    }
+    for width in widths(8) {
+        check_float(&[2, 3, width], &planes(width), &[1.0, -0.5]);
+    }
+}
+
 #[test]
 fn f32_every_tail_matches_scalar() {
     float_tails::<f32>(16, |v| v as f32);
