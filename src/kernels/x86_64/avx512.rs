@@ -12,7 +12,7 @@
 //! with the values in one pass, is compiled here again with AVX-512VL:
 //! the same 256-bit operations, which the compiler may then encode with
 //! 32 registers instead of 16 and blend through mask registers. Its loop
-//! keeps nine splatted constants live, which with its working registers
+//! keeps six splatted constants live, which with its working registers
 //! need more than AVX2's 16. (The per-pixel norms, volumes and the
 //! `rayon` bands keep the AVX2 build.)
 //!
