@@ -1585,7 +1585,7 @@ fn row_value_and_gradient<T: Float, K: FloatKernel<T>>(
 
     // The differences that no gradient vector reached end the row's last
     // blocks.
-    let RowBlocks { right, below, vectors, horizontal, vertical, .. } = blocks;
+    let RowBlocks { right, below, vectors, horizontal, vertical } = blocks;
     if last > 0 {
         push_row_tail(
             kernel,
