@@ -34,7 +34,8 @@
 //! per-pixel norms become per-voxel ones, of `dx`, `dy` and `dz`: see
 //! [`TotalVariation::volume_value`]. In a training or denoising loop,
 //! [`TotalVariation::value_and_gradient_into`] gives the values and the
-//! gradient in one pass over the image.
+//! gradient in one pass over the image (two over each narrow plane,
+//! while it is in the caches).
 //!
 //! ```
 //! use total_variation::{Reduction, total_variation, total_variation_grad};

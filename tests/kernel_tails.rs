@@ -215,10 +215,12 @@ where
 
 /// Planes of at least ten vectors get their value and gradient in one
 /// pass (narrower ones in two): that kernel, at every tail length of its
-/// rows. Under miri, one width of each type.
+/// rows. Under miri, one width of each type. The ten must be at least
+/// `ONE_PASS_MIN_VECTORS` of `src/kernels/mod.rs`, or this test would no
+/// longer reach the one-pass kernel.
 #[test]
 fn one_pass_rows_at_every_tail_match_scalar() {
-    fn widths(lanes: usize) -> std::ops::RangeInclusive<usize> {
+    fn one_pass_widths(lanes: usize) -> std::ops::RangeInclusive<usize> {
         let first = 10 * lanes;
         if cfg!(miri) {
             first + 1..=first + 1
@@ -232,12 +234,12 @@ fn one_pass_rows_at_every_tail_match_scalar() {
         img.extend(float_values(3 * width, width as u64, true));
         img
     };
-    for width in widths(16) {
+    for width in one_pass_widths(16) {
         let img: Vec<f32> =
             planes(width).into_iter().map(|v| v as f32).collect();
         check_float(&[2, 3, width], &img, &[1.0, -0.5]);
     }
-    for width in widths(8) {
+    for width in one_pass_widths(8) {
         check_float(&[2, 3, width], &planes(width), &[1.0, -0.5]);
     }
 }
@@ -392,8 +394,8 @@ fn first_lane_planes(lanes: usize, width: usize) -> Vec<f64> {
 /// The one-pass call groups the differences of a row into blocks as it
 /// goes; on rows of several blocks it must group them as the value does.
 /// Widths in `f64` elements: three blocks and one more difference, and
-/// five blocks and most of a vector; `f32` rows are twice as wide, the
-/// same number of its vectors.
+/// five blocks, seven vectors and two more elements; `f32` rows are twice
+/// as wide, the same number of its vectors.
 #[test]
 #[cfg_attr(
     miri,

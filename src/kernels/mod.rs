@@ -266,6 +266,10 @@ impl<V: Copy> DifferenceSink<V> for (V, V) {
 /// order of [`crate::sum`]. Handing this to a kernel lets it set up once
 /// for a whole row instead of once per block.
 struct RowBlocks<'s, V: LaneVector> {
+    /// The sums of the open blocks, while `vectors > 0`. After a block is
+    /// pushed they keep its sums, which nothing reads: `open` starts the
+    /// next block from `+0.0`, and `push_row_tail` ignores a block of no
+    /// vectors.
     right: V,
     below: V,
     /// Vectors in the open blocks.
@@ -894,7 +898,9 @@ pub(crate) fn float_gradient<T: FloatDispatch>(
 }
 
 /// [`float_values`] and [`float_gradient`] of the same image: in one pass
-/// for the anisotropic norm, as the two passes for the per-pixel norms.
+/// for the anisotropic norm (but on narrow planes, see
+/// [`float_value_and_gradient_with`]), as the two passes for the
+/// per-pixel norms.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
     img: &[T],
@@ -1416,10 +1422,11 @@ fn gradient_factors<T: Float>(
 /// gradient in two passes over each plane instead of one: the one pass
 /// does extra work at both ends of every row (its first vector, the tails
 /// of both terms, an overlapping last vector), which on narrow rows costs
-/// more than reading the plane again from the caches. Measured on the
-/// Intel machine of the README, one pass against two calls, `f32`:
-/// 0.70–0.81× at widths 32 to 64, 0.85–0.89× at 96, 0.93–0.97× at 128,
-/// 1.00–1.06× at 192.
+/// more than reading the plane again from the caches. Chosen on one CPU,
+/// the Intel machine of the README, where one pass ran against two calls
+/// (`f32`) at 0.70–0.81× at widths 32 to 64, 0.85–0.89× at 96,
+/// 0.93–0.97× at 128 and 1.00–1.06× at 192; other CPUs may cross over
+/// at other widths.
 const ONE_PASS_MIN_VECTORS: usize = 10;
 
 /// [`float_values_with`] and [`float_gradient_with`] in one pass over the

@@ -517,11 +517,12 @@ where
 }
 
 /// The values each term of a gradient vector chooses among, splatted
-/// once per row: `g` and `0·g` for the vertical and the horizontal
-/// factors, `+0.0` and the mask that clears the sign bit. The terms with
-/// `−g` are subtracted instead of added, which gives the same bits:
-/// `a − b` is `a + (−b)` in IEEE 754. Few constants leave registers for
-/// the loop's working values.
+/// once per run of vectors: `g` and `0·g` for the vertical and the
+/// horizontal factors, `+0.0` and the mask that clears the sign bit. The
+/// terms with `−g` are subtracted instead of added, which gives the same
+/// bits, since `a − b` is `a + (−b)` in IEEE 754 (except the sign of a
+/// NaN, which Rust leaves unspecified and the crate does not compare).
+/// Few constants leave registers for the loop's working values.
 struct GradientSigns<V> {
     zero: V,
     magnitude: V,
@@ -543,9 +544,10 @@ struct GradientRun<'a, T> {
 
 /// Defines a vector of two AVX registers and its kernel.
 ///
-/// No closure appears in these methods: a closure is compiled without the
-/// AVX2 feature, so an intrinsic inside it could not be inlined and would
-/// become a function call per operation. Every method is
+/// No intrinsic appears in a closure in these methods: a closure is
+/// compiled without the AVX2 feature, so an intrinsic inside it could not
+/// be inlined and would become a function call per operation. (Closures
+/// that only pick subslices are harmless.) Every method is
 /// `#[inline(always)]` and lands in the `#[target_feature]` functions
 /// above.
 macro_rules! avx2_kernel {
@@ -941,7 +943,8 @@ macro_rules! avx2_kernel {
                 let signs = $name::gradient_signs(token, factors);
                 let zero = $name::splat(token, 0.0);
                 // As many vectors at a time as the sink takes: all of them
-                // for a gradient alone, a block's worth for the one pass.
+                // for a gradient alone, the rest of the open block for the
+                // one pass.
                 let mut done = 0;
                 while done < vectors {
                     let (right_sum, below_sum, room) = sink.open(zero);
@@ -970,12 +973,20 @@ macro_rules! avx2_kernel {
                                 Some(below),
                                 sums,
                             ),
-                            (Some(above), None) => {
-                                run.vectors(token, &signs, Some(above), None, sums)
-                            }
-                            (None, Some(below)) => {
-                                run.vectors(token, &signs, None, Some(below), sums)
-                            }
+                            (Some(above), None) => run.vectors(
+                                token,
+                                &signs,
+                                Some(above),
+                                None,
+                                sums,
+                            ),
+                            (None, Some(below)) => run.vectors(
+                                token,
+                                &signs,
+                                None,
+                                Some(below),
+                                sums,
+                            ),
                             (None, None) => {
                                 run.vectors(token, &signs, None, None, sums)
                             }
