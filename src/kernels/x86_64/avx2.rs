@@ -941,13 +941,12 @@ macro_rules! avx2_kernel {
                 let above = rows.above.and_then(|a| a.get(start..end));
                 let below = rows.below.and_then(|b| b.get(start..end));
                 let signs = $name::gradient_signs(token, factors);
-                let zero = $name::splat(token, 0.0);
                 // As many vectors at a time as the sink takes: all of them
                 // for a gradient alone, the rest of the open block for the
                 // one pass.
                 let mut done = 0;
                 while done < vectors {
-                    let (right_sum, below_sum, room) = sink.open(zero);
+                    let (right_sum, below_sum, room) = sink.open(signs.zero);
                     let count = room.clamp(1, vectors - done);
                     let part = done * $lanes..(done + count) * $lanes;
                     let run = GradientRun {
