@@ -602,9 +602,10 @@ fn interleaved_u8_matches_its_planes() {
     }
 }
 
-/// Interleaved `f32` pixels, split into channels a row at a time (groups
-/// of 8 pixels in registers for 3 and 4 channels, the rest one value at a
-/// time): widths around a group, in a region that starts inside a row,
+/// Interleaved `f32` pixels, summed in place for 2 to 4 channels (their
+/// block sums split into channels in registers for 3 and 4) and through
+/// rows split into channels for 5: widths around a vector, in a region
+/// that starts inside a row,
 /// give the bits of the channels copied into planes here, for both
 /// reductions, with finite values (a misplaced one changes the sums)
 /// and with IEEE corner cases.
@@ -661,4 +662,84 @@ fn interleaved_f32_matches_its_planes() {
             }
         }
     }
+}
+
+/// Channels of interleaved pixels with random full mantissas, whose sums
+/// round differently when their differences are grouped differently:
+/// `channels` planes of `height × width`, interleaved, with one more
+/// pixel at the start of each row that the region leaves out.
+fn interleaved_random<T: Copy>(
+    channels: usize,
+    height: usize,
+    width: usize,
+    cast: fn(f64) -> T,
+) -> (Vec<T>, Layout, Vec<T>, Layout) {
+    let full_width = width + 1;
+    let mut sequence = Sequence(0x9e37_79b9 + (channels * width) as u64);
+    let img: Vec<T> = (0..height * full_width * channels)
+        .map(|_| cast((sequence.next() >> 11) as f64 / (1u64 << 53) as f64))
+        .collect();
+    let layout = Layout::interleaved(height, full_width, channels)
+        .unwrap()
+        .region(0, 1, height, width)
+        .unwrap();
+    // Channel `c` of pixel `(i, j)` of the region.
+    let mut planes = Vec::new();
+    for c in 0..channels {
+        for i in 0..height {
+            for j in 0..width {
+                planes.push(img[(i * full_width + j + 1) * channels + c]);
+            }
+        }
+    }
+    let planar = Layout::new(&[channels, height, width]).unwrap();
+    (img, layout, planes, planar)
+}
+
+/// Interleaved rows of one, two and three blocks of the summation order
+/// (256 `f32` or 128 `f64` pixels per channel) and a tail: every backend
+/// must give each channel the bits of its plane, which the scalar
+/// backend sums alone. The values have full mantissas, so a channel's
+/// difference in another lane or another block changes the bits with
+/// good odds, for one of the planes here almost surely.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of pixels; the interleaved kernels run under miri \
+    in interleaved_f32_matches_its_planes"
+)]
+fn interleaved_rows_across_blocks_match_their_planes() {
+    fn check<T>(lanes: usize, cast: fn(f64) -> T)
+    where
+        T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+    {
+        let block = 16 * lanes;
+        let widths = [block - 1, block, block + 1, 2 * block + 3 * lanes + 5];
+        for channels in 2..=5 {
+            for width in widths {
+                let (img, layout, planes, planar) =
+                    interleaved_random(channels, 3, width, cast);
+                for reduction in [Reduction::Sum, Reduction::Mean] {
+                    let scalar = TotalVariation::new()
+                        .with_backend(Backend::Scalar)
+                        .with_reduction(reduction);
+                    let expected = scalar.value(&planes, &planar).unwrap();
+                    let backends =
+                        [Backend::Scalar].into_iter().chain(fast_backends());
+                    for backend in backends {
+                        let tv = scalar.with_backend(backend);
+                        assert_eq!(
+                            canonical(&tv.value(&img, &layout).unwrap()),
+                            canonical(&expected),
+                            "{backend:?} {channels} channels of {}, \
+                             width {width}, {reduction:?}",
+                            std::any::type_name::<T>(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    check::<f32>(16, |v| v as f32);
+    check::<f64>(8, |v| v);
 }

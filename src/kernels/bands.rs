@@ -26,7 +26,7 @@ use core::ops::Range;
 
 use rayon::prelude::*;
 
-use super::norms::{LaneArithmetic, row_norm_gradient};
+use super::norms::row_norm_gradient;
 use super::portable::Portable;
 use super::scalar::{Float, Scalar};
 use super::{
@@ -41,44 +41,6 @@ use crate::{Backend, Error, Layout, Norm, Reduction};
 /// `2^r` blocks) and its sum, as the scalar lanes.
 type Subtree<T> = (u32, <T as Float>::Lanes);
 
-/// A backend's kernel, whose vectors can be read as scalar lanes.
-pub(crate) trait BandKernel<T: Float>: FloatKernel<T> {
-    /// The lanes of `vector`, in order.
-    fn lanes_of(self, vector: Self::Lanes) -> T::Lanes;
-}
-
-impl<T: Float> BandKernel<T> for Scalar {
-    #[inline(always)]
-    fn lanes_of(self, vector: T::Lanes) -> T::Lanes {
-        vector
-    }
-}
-
-impl<T: Float> BandKernel<T> for Portable
-where
-    Portable: LaneArithmetic<T>,
-{
-    #[inline(always)]
-    fn lanes_of(self, vector: Self::Lanes) -> T::Lanes {
-        let mut lanes = T::ZERO_LANES;
-        self.store(vector, lanes.as_mut());
-        lanes
-    }
-}
-
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-impl<T: Float> BandKernel<T> for super::x86_64::avx2::Avx2
-where
-    super::x86_64::avx2::Avx2: LaneArithmetic<T>,
-{
-    #[inline(always)]
-    fn lanes_of(self, vector: Self::Lanes) -> T::Lanes {
-        let mut lanes = T::ZERO_LANES;
-        self.store(vector, lanes.as_mut());
-        lanes
-    }
-}
-
 /// The work on one band, written once for every backend.
 pub(crate) trait BandTask<T: Float> {
     /// What the band gives back.
@@ -86,7 +48,7 @@ pub(crate) trait BandTask<T: Float> {
 
     /// Does the work with `kernel`; inlined into the caller, so that it
     /// runs in the caller's instruction set.
-    fn run<K: BandKernel<T>>(self, kernel: K) -> Self::Output;
+    fn run<K: FloatKernel<T>>(self, kernel: K) -> Self::Output;
 }
 
 /// A float type whose bands run on every backend.
@@ -135,7 +97,7 @@ band_dispatch!(f64);
 /// starts at `start`, a multiple of `2^t`, and each next one starts at a
 /// multiple of its own size. (A band starting at block 0 hands on
 /// everything at its end.)
-struct SubtreeCollector<T: Float, K: BandKernel<T>> {
+struct SubtreeCollector<T: Float, K: FloatKernel<T>> {
     kernel: K,
     /// The plane-wide index of the first block in `open`.
     start: usize,
@@ -149,7 +111,7 @@ struct SubtreeCollector<T: Float, K: BandKernel<T>> {
     done: Vec<Subtree<T>>,
 }
 
-impl<T: Float, K: BandKernel<T>> SubtreeCollector<T, K> {
+impl<T: Float, K: FloatKernel<T>> SubtreeCollector<T, K> {
     /// A collector for the blocks from the plane-wide index `start` on.
     #[inline(always)]
     fn new(kernel: K, start: usize) -> Self {
@@ -233,7 +195,7 @@ impl<T: Float> BandTask<T> for DifferenceBand<'_, T> {
     type Output = DifferenceSubtrees<T>;
 
     #[inline(always)]
-    fn run<K: BandKernel<T>>(self, kernel: K) -> DifferenceSubtrees<T> {
+    fn run<K: FloatKernel<T>>(self, kernel: K) -> DifferenceSubtrees<T> {
         let DifferenceBand { plane, width, rows } = self;
         let block_len = T::LANES * BLOCK_VECTORS;
         let horizontal_start =
@@ -282,7 +244,7 @@ impl<T: Float> BandTask<T> for TermBand<'_, T> {
     type Output = Vec<Subtree<T>>;
 
     #[inline(always)]
-    fn run<K: BandKernel<T>>(self, kernel: K) -> Vec<Subtree<T>> {
+    fn run<K: FloatKernel<T>>(self, kernel: K) -> Vec<Subtree<T>> {
         let TermBand { plane, width, rows, norm } = self;
         let block_len = T::LANES * BLOCK_VECTORS;
         let start = rows.start * blocks_per_row::<T>(width);
@@ -330,7 +292,7 @@ impl<T: Float> BandTask<T> for GradientBand<'_, T> {
     type Output = ();
 
     #[inline(always)]
-    fn run<K: BandKernel<T>>(self, kernel: K) {
+    fn run<K: FloatKernel<T>>(self, kernel: K) {
         let GradientBand { plane, width, first_row, shares, grad } = self;
         let rows = first_row..first_row + grad.len() / width;
         let mut above = match first_row.checked_sub(1) {

@@ -60,18 +60,26 @@ pub(crate) trait FloatKernel<T: Float>: Copy {
     /// A vector of `+0.0`.
     fn zero(self) -> Self::Lanes;
 
-    /// Writes channel `c` of the pixels of `source`, `channels ≥ 1`
-    /// values each, to the `c`-th of the `channels` rows of `rows`, each
-    /// one value per pixel. It only moves values; a kernel may override
-    /// it for some types and channel counts.
+    /// The lanes of a vector, in order.
+    #[cfg(feature = "alloc")]
+    fn lanes_of(self, vector: Self::Lanes) -> T::Lanes;
+
+    /// The vector of the given lanes.
+    #[cfg(feature = "alloc")]
+    fn vector_of(self, lanes: T::Lanes) -> Self::Lanes;
+
+    /// The channels of pixels of `N` interleaved values: value `e` of
+    /// the `N` vectors taken as one run (lane `e mod T::LANES` of vector
+    /// `e / T::LANES`) is channel `e mod N` of pixel `e / N`, and lane `k`
+    /// of vector `c` of the result is channel `c` of pixel `k`. It only
+    /// moves lanes; a kernel may override it for some channel counts.
     #[cfg(feature = "alloc")]
     #[inline(always)]
-    fn split_channels(self, source: &[T], rows: &mut [T], channels: usize) {
-        let width = source.len() / channels.max(1);
-        if width > 0 {
-            let rows = rows.chunks_exact_mut(width);
-            interleaved::split_channels(source, rows, channels);
-        }
+    fn split_lanes<const N: usize>(
+        self,
+        interleaved: [Self::Lanes; N],
+    ) -> [Self::Lanes; N] {
+        interleaved::split_lanes_in_arrays(self, interleaved)
     }
 
     /// `|b[j] − a[j]|` for the first `T::LANES` values; when the slices
@@ -961,10 +969,10 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 /// frame, a whole-frame buffer took 49 ms and a plane at a time 19 ms.
 ///
 /// The anisotropic values of interleaved frames do not come here: they
-/// are split a row at a time (`interleaved::InterleavedValues`).
+/// are summed a row at a time (`interleaved::InterleavedValues`).
 ///
-/// TODO(perf): the same row-at-a-time split for the gradients and the
-/// per-pixel norms.
+/// TODO(perf): the gradients and the per-pixel norms of interleaved
+/// frames a row at a time too.
 #[cfg(feature = "alloc")]
 fn for_each_gathered_group<T: Copy>(
     img: &[T],

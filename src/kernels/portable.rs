@@ -49,6 +49,18 @@ macro_rules! portable_kernel {
                 <$vector>::ZERO
             }
 
+            #[cfg(feature = "alloc")]
+            #[inline(always)]
+            fn lanes_of(self, vector: $vector) -> [$t; $lanes] {
+                vector.to_array()
+            }
+
+            #[cfg(feature = "alloc")]
+            #[inline(always)]
+            fn vector_of(self, lanes: [$t; $lanes]) -> $vector {
+                <$vector>::new(lanes)
+            }
+
             #[inline(always)]
             fn abs_diff(self, a: &[$t], b: &[$t]) -> $vector {
                 match (lanes_at::<_, $lanes>(a, 0), lanes_at(b, 0)) {

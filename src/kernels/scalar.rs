@@ -162,6 +162,18 @@ impl<T: Float> FloatKernel<T> for Scalar {
         T::ZERO_LANES
     }
 
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    fn lanes_of(self, vector: T::Lanes) -> T::Lanes {
+        vector
+    }
+
+    #[cfg(feature = "alloc")]
+    #[inline(always)]
+    fn vector_of(self, lanes: T::Lanes) -> T::Lanes {
+        lanes
+    }
+
     #[inline(always)]
     fn abs_diff(self, a: &[T], b: &[T]) -> T::Lanes {
         let mut lanes = T::ZERO_LANES;

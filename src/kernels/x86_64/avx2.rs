@@ -17,7 +17,7 @@ use core::arch::x86_64::*;
 #[cfg(feature = "alloc")]
 use super::super::FloatTask;
 #[cfg(feature = "rayon")]
-use super::super::bands::{BandKernel, BandTask};
+use super::super::bands::BandTask;
 use super::super::norms::{
     self, LaneArithmetic, norm_gradient_with, norm_values_with,
 };
@@ -339,157 +339,180 @@ where
     unsafe { compiled_for_avx2(kernel, task) }
 }
 
-/// [`FloatKernel::split_channels`] for `f32`: groups of 8 pixels of 3 or
-/// 4 channels are split in registers, the rest a value at a time.
+/// [`FloatKernel::split_lanes`] for `f32`: 3 and 4 channels in
+/// registers, 8 pixels at a time; other counts through arrays.
 #[cfg(feature = "alloc")]
 #[inline(always)]
-fn split_f32_channels(
+fn split_f32_lanes<const N: usize>(
     kernel: Avx2,
-    source: &[f32],
-    rows: &mut [f32],
-    channels: usize,
-) {
-    let width = source.len() / channels.max(1);
-    if width == 0 {
-        return;
-    }
-    let done = match channels {
-        3 => split_rgb(kernel, source, rows, width),
-        4 => split_rgba(kernel, source, rows, width),
-        _ => 0,
-    };
-    let rest = &source[done * channels..];
-    for (channel, row) in rows.chunks_exact_mut(width).enumerate() {
-        let values = rest.iter().skip(channel).step_by(channels);
-        for (out, &value) in row[done..].iter_mut().zip(values) {
-            *out = value;
-        }
-    }
-}
-
-/// [`FloatKernel::split_channels`] for `f64`: a value at a time.
-#[cfg(feature = "alloc")]
-#[inline(always)]
-fn split_f64_channels(
-    _kernel: Avx2,
-    source: &[f64],
-    rows: &mut [f64],
-    channels: usize,
-) {
-    let width = source.len() / channels.max(1);
-    if width > 0 {
-        let rows = rows.chunks_exact_mut(width);
-        super::super::interleaved::split_channels(source, rows, channels);
-    }
-}
-
-/// Splits the first `8·⌊width/8⌋` RGB pixels of `source` into the rows
-/// `rows[..width]`, `rows[width..2·width]`, `rows[2·width..]` and
-/// returns how many pixels it split.
-///
-/// Channel `c` of pixel `k` of a group of 8 is value `3k + c` of the
-/// group's three registers, which lands at lane `(3k + c) mod 8`: the
-/// lanes a channel takes in the three registers are distinct, so two
-/// blends gather them into one register and a permutation orders them.
-#[cfg(feature = "alloc")]
-#[inline(always)]
-fn split_rgb(
-    kernel: Avx2,
-    source: &[f32],
-    rows: &mut [f32],
-    width: usize,
-) -> usize {
-    let _ = kernel;
-    let (red, rest) = rows.split_at_mut(width);
-    let (green, blue) = rest.split_at_mut(width);
-    // SAFETY (every block below): the instruction set is proven by
-    // `kernel`; each load reads 8 values of a 24-value chunk, each store
-    // writes an 8-value chunk.
-    let (red_order, green_order, blue_order) = unsafe {
-        (
-            _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5),
-            _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6),
-            _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7),
-        )
-    };
-    let groups = source
-        .chunks_exact(24)
-        .zip(red.chunks_exact_mut(8))
-        .zip(green.chunks_exact_mut(8).zip(blue.chunks_exact_mut(8)));
-    let mut pixels = 0;
-    for ((group, red), (green, blue)) in groups {
-        unsafe {
-            let a = _mm256_loadu_ps(group.as_ptr());
-            let b = _mm256_loadu_ps(group[8..].as_ptr());
-            let c = _mm256_loadu_ps(group[16..].as_ptr());
-            // Lanes {0,3,6} of a, {1,4,7} of b, {2,5} of c, and so on.
-            let r = _mm256_blend_ps::<0x24>(_mm256_blend_ps::<0x92>(a, b), c);
-            let g = _mm256_blend_ps::<0x49>(_mm256_blend_ps::<0x24>(a, b), c);
-            let bl = _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(a, b), c);
-            let r = _mm256_permutevar8x32_ps(r, red_order);
-            let g = _mm256_permutevar8x32_ps(g, green_order);
-            let bl = _mm256_permutevar8x32_ps(bl, blue_order);
-            _mm256_storeu_ps(red.as_mut_ptr(), r);
-            _mm256_storeu_ps(green.as_mut_ptr(), g);
-            _mm256_storeu_ps(blue.as_mut_ptr(), bl);
-        }
-        pixels += 8;
-    }
-    pixels
-}
-
-/// [`split_rgb`] for RGBA: a 4×4 transpose within each 128-bit half,
-/// which leaves the even pixels in the low half and the odd ones in the
-/// high half, then a permutation that orders them.
-#[cfg(feature = "alloc")]
-#[inline(always)]
-fn split_rgba(
-    kernel: Avx2,
-    source: &[f32],
-    rows: &mut [f32],
-    width: usize,
-) -> usize {
-    let _ = kernel;
-    let (red, rest) = rows.split_at_mut(width);
-    let (green, rest) = rest.split_at_mut(width);
-    let (blue, alpha) = rest.split_at_mut(width);
-    // SAFETY (every block below): as in `split_rgb`, with chunks of 32
-    // values.
-    let order = unsafe { _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7) };
-    let groups = source
-        .chunks_exact(32)
-        .zip(red.chunks_exact_mut(8).zip(green.chunks_exact_mut(8)))
-        .zip(blue.chunks_exact_mut(8).zip(alpha.chunks_exact_mut(8)));
-    let mut pixels = 0;
-    for ((group, (red, green)), (blue, alpha)) in groups {
-        unsafe {
-            let p01 = _mm256_loadu_ps(group.as_ptr());
-            let p23 = _mm256_loadu_ps(group[8..].as_ptr());
-            let p45 = _mm256_loadu_ps(group[16..].as_ptr());
-            let p67 = _mm256_loadu_ps(group[24..].as_ptr());
-            // Halves: [r0 r2 g0 g2 | r1 r3 g1 g3], [b0 b2 a0 a2 | …].
-            let rg0 = _mm256_castps_pd(_mm256_unpacklo_ps(p01, p23));
-            let ba0 = _mm256_castps_pd(_mm256_unpackhi_ps(p01, p23));
-            let rg4 = _mm256_castps_pd(_mm256_unpacklo_ps(p45, p67));
-            let ba4 = _mm256_castps_pd(_mm256_unpackhi_ps(p45, p67));
-            // [r0 r2 r4 r6 | r1 r3 r5 r7] and so on.
-            let channels = [
-                _mm256_unpacklo_pd(rg0, rg4),
-                _mm256_unpackhi_pd(rg0, rg4),
-                _mm256_unpacklo_pd(ba0, ba4),
-                _mm256_unpackhi_pd(ba0, ba4),
-            ];
-            for (out, channel) in
-                [red, green, blue, alpha].into_iter().zip(channels)
+    interleaved: [F32x16; N],
+) -> [F32x16; N] {
+    let mut split = interleaved;
+    if let (3, Some(&[a, b, c])) = (N, interleaved.first_chunk()) {
+        // Pixels 0–7 fill the first three registers, 8–15 the others.
+        let low = split_rgb(kernel, [a.low, a.high, b.low]);
+        let high = split_rgb(kernel, [b.high, c.low, c.high]);
+        if let Some(split) = split.first_chunk_mut::<3>() {
+            for (channel, (low, high)) in
+                split.iter_mut().zip(low.into_iter().zip(high))
             {
-                let channel = _mm256_castpd_ps(channel);
-                let ordered = _mm256_permutevar8x32_ps(channel, order);
-                _mm256_storeu_ps(out.as_mut_ptr(), ordered);
+                *channel = F32x16 { low, high };
             }
         }
-        pixels += 8;
+    } else if let (4, Some(&[a, b, c, d])) = (N, interleaved.first_chunk()) {
+        let low = split_rgba(kernel, [a.low, a.high, b.low, b.high]);
+        let high = split_rgba(kernel, [c.low, c.high, d.low, d.high]);
+        if let Some(split) = split.first_chunk_mut::<4>() {
+            for (channel, (low, high)) in
+                split.iter_mut().zip(low.into_iter().zip(high))
+            {
+                *channel = F32x16 { low, high };
+            }
+        }
+    } else {
+        split = super::super::interleaved::split_lanes_in_arrays::<f32, _, N>(
+            kernel,
+            interleaved,
+        );
     }
-    pixels
+    split
+}
+
+/// The channels of 8 RGB pixels held in three registers, in pixel
+/// order.
+///
+/// Channel `c` of pixel `k` is value `3k + c` of the registers, which
+/// lies in lane `(3k + c) mod 8`: the lanes a channel takes in the three
+/// registers are distinct, so two blends gather them into one register
+/// and a permutation orders them.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgb(_: Avx2, [a, b, c]: [__m256; 3]) -> [__m256; 3] {
+    // SAFETY: AVX2 is present, proven by the `Avx2` argument; these
+    // intrinsics only move lanes between registers.
+    unsafe {
+        // Lanes {0,3,6} of a, {1,4,7} of b, {2,5} of c, and so on.
+        let r = _mm256_blend_ps::<0x24>(_mm256_blend_ps::<0x92>(a, b), c);
+        let g = _mm256_blend_ps::<0x49>(_mm256_blend_ps::<0x24>(a, b), c);
+        let bl = _mm256_blend_ps::<0x92>(_mm256_blend_ps::<0x49>(a, b), c);
+        let red_order = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
+        let green_order = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
+        let blue_order = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
+        [
+            _mm256_permutevar8x32_ps(r, red_order),
+            _mm256_permutevar8x32_ps(g, green_order),
+            _mm256_permutevar8x32_ps(bl, blue_order),
+        ]
+    }
+}
+
+/// [`split_rgb`] for 8 RGBA pixels in four registers: a 4×4 transpose
+/// within each 128-bit half, which leaves the even pixels in the low half
+/// and the odd ones in the high half, then a permutation that orders
+/// them.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgba(_: Avx2, [p01, p23, p45, p67]: [__m256; 4]) -> [__m256; 4] {
+    // SAFETY: as in `split_rgb`.
+    unsafe {
+        // Halves: [r0 r2 g0 g2 | r1 r3 g1 g3], [b0 b2 a0 a2 | …].
+        let rg0 = _mm256_castps_pd(_mm256_unpacklo_ps(p01, p23));
+        let ba0 = _mm256_castps_pd(_mm256_unpackhi_ps(p01, p23));
+        let rg4 = _mm256_castps_pd(_mm256_unpacklo_ps(p45, p67));
+        let ba4 = _mm256_castps_pd(_mm256_unpackhi_ps(p45, p67));
+        // [r0 r2 r4 r6 | r1 r3 r5 r7] and so on.
+        let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        let r = _mm256_castpd_ps(_mm256_unpacklo_pd(rg0, rg4));
+        let g = _mm256_castpd_ps(_mm256_unpackhi_pd(rg0, rg4));
+        let b = _mm256_castpd_ps(_mm256_unpacklo_pd(ba0, ba4));
+        let a = _mm256_castpd_ps(_mm256_unpackhi_pd(ba0, ba4));
+        [
+            _mm256_permutevar8x32_ps(r, order),
+            _mm256_permutevar8x32_ps(g, order),
+            _mm256_permutevar8x32_ps(b, order),
+            _mm256_permutevar8x32_ps(a, order),
+        ]
+    }
+}
+
+/// [`FloatKernel::split_lanes`] for `f64`: 3 and 4 channels in
+/// registers, 4 pixels at a time; other counts through arrays.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_f64_lanes<const N: usize>(
+    kernel: Avx2,
+    interleaved: [F64x8; N],
+) -> [F64x8; N] {
+    let mut split = interleaved;
+    if let (3, Some(&[a, b, c])) = (N, interleaved.first_chunk()) {
+        // Pixels 0–3 fill the first three registers, 4–7 the others.
+        let low = split_rgb_f64(kernel, [a.low, a.high, b.low]);
+        let high = split_rgb_f64(kernel, [b.high, c.low, c.high]);
+        if let Some(split) = split.first_chunk_mut::<3>() {
+            for (channel, (low, high)) in
+                split.iter_mut().zip(low.into_iter().zip(high))
+            {
+                *channel = F64x8 { low, high };
+            }
+        }
+    } else if let (4, Some(&[a, b, c, d])) = (N, interleaved.first_chunk()) {
+        let low = split_rgba_f64(kernel, [a.low, a.high, b.low, b.high]);
+        let high = split_rgba_f64(kernel, [c.low, c.high, d.low, d.high]);
+        if let Some(split) = split.first_chunk_mut::<4>() {
+            for (channel, (low, high)) in
+                split.iter_mut().zip(low.into_iter().zip(high))
+            {
+                *channel = F64x8 { low, high };
+            }
+        }
+    } else {
+        split = super::super::interleaved::split_lanes_in_arrays::<f64, _, N>(
+            kernel,
+            interleaved,
+        );
+    }
+    split
+}
+
+/// [`split_rgb`] for 4 RGB pixels of `f64` in three registers,
+/// `[r0 g0 b0 r1]`, `[g1 b1 r2 g2]`, `[b2 r3 g3 b3]`: again two blends
+/// and an ordering per channel.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgb_f64(_: Avx2, [a, b, c]: [__m256d; 3]) -> [__m256d; 3] {
+    // SAFETY: as in `split_rgb`.
+    unsafe {
+        // [r0 r3 r2 r1], [g1 g0 g3 g2], [b2 b1 b0 b3].
+        let r = _mm256_blend_pd::<0b0010>(_mm256_blend_pd::<0b0100>(a, b), c);
+        let g = _mm256_blend_pd::<0b0100>(_mm256_blend_pd::<0b1001>(a, b), c);
+        let bl = _mm256_blend_pd::<0b1001>(_mm256_blend_pd::<0b0010>(a, b), c);
+        [
+            _mm256_permute4x64_pd::<0b01_10_11_00>(r),
+            _mm256_permute_pd::<0b0101>(g),
+            _mm256_permute4x64_pd::<0b11_00_01_10>(bl),
+        ]
+    }
+}
+
+/// [`split_rgb`] for 4 RGBA pixels of `f64`, one per register: a 4×4
+/// transpose.
+#[cfg(feature = "alloc")]
+#[inline(always)]
+fn split_rgba_f64(_: Avx2, [p0, p1, p2, p3]: [__m256d; 4]) -> [__m256d; 4] {
+    // SAFETY: as in `split_rgb`.
+    unsafe {
+        // [r0 r1 b0 b1], [g0 g1 a0 a1], then pixels 2 and 3.
+        let rb01 = _mm256_unpacklo_pd(p0, p1);
+        let ga01 = _mm256_unpackhi_pd(p0, p1);
+        let rb23 = _mm256_unpacklo_pd(p2, p3);
+        let ga23 = _mm256_unpackhi_pd(p2, p3);
+        [
+            _mm256_permute2f128_pd::<0x20>(rb01, rb23),
+            _mm256_permute2f128_pd::<0x20>(ga01, ga23),
+            _mm256_permute2f128_pd::<0x31>(rb01, rb23),
+            _mm256_permute2f128_pd::<0x31>(ga01, ga23),
+        ]
+    }
 }
 
 /// One band of a plane (see `kernels::bands`), on AVX2.
@@ -500,7 +523,7 @@ pub(crate) fn run_band<T: Float, W: BandTask<T>>(
     task: W,
 ) -> W::Output
 where
-    Avx2: BandKernel<T>,
+    Avx2: FloatKernel<T>,
 {
     #[target_feature(enable = "avx2")]
     fn compiled_for_avx2<T: Float, W: BandTask<T>>(
@@ -508,7 +531,7 @@ where
         task: W,
     ) -> W::Output
     where
-        Avx2: BandKernel<T>,
+        Avx2: FloatKernel<T>,
     {
         task.run(kernel)
     }
@@ -561,7 +584,7 @@ macro_rules! avx2_kernel {
         cmp = $cmp:ident,
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
-        split_channels = $split_channels:ident,
+        split_lanes = $split_lanes:ident,
         reduce = |$v:ident| $reduce:block,
         shift_in = |$previous:ident, $current:ident| $shift_in:block
     ) => {
@@ -769,13 +792,25 @@ macro_rules! avx2_kernel {
 
             #[cfg(feature = "alloc")]
             #[inline(always)]
-            fn split_channels(
+            fn lanes_of(self, vector: $name) -> [$t; $lanes] {
+                let mut lanes = [0.0; $lanes];
+                vector.store(&mut lanes);
+                lanes
+            }
+
+            #[cfg(feature = "alloc")]
+            #[inline(always)]
+            fn vector_of(self, lanes: [$t; $lanes]) -> $name {
+                $name::load(self, &lanes)
+            }
+
+            #[cfg(feature = "alloc")]
+            #[inline(always)]
+            fn split_lanes<const N: usize>(
                 self,
-                source: &[$t],
-                rows: &mut [$t],
-                channels: usize,
-            ) {
-                $split_channels(self, source, rows, channels)
+                interleaved: [$name; N],
+            ) -> [$name; N] {
+                $split_lanes(self, interleaved)
             }
 
             #[inline(always)]
@@ -1189,7 +1224,7 @@ avx2_kernel!(
     blendv = _mm256_blendv_ps,
     maskload = _mm256_maskload_ps,
     mask_lane = i32,
-    split_channels = split_f32_channels,
+    split_lanes = split_f32_lanes,
     // Lane i plus lane i + 8, then i + 4, i + 2, i + 1.
     reduce = |v| {
         let eight = _mm256_add_ps(v.low, v.high);
@@ -1235,7 +1270,7 @@ avx2_kernel!(
     blendv = _mm256_blendv_pd,
     maskload = _mm256_maskload_pd,
     mask_lane = i64,
-    split_channels = split_f64_channels,
+    split_lanes = split_f64_lanes,
     // Lane i plus lane i + 4, then i + 2, i + 1.
     reduce = |v| {
         let four = _mm256_add_pd(v.low, v.high);
