@@ -547,8 +547,9 @@ fn wide_16_bit_planes_match_scalar() {
 /// Interleaved `u8` pixels, summed per channel straight over the rows:
 /// row runs around one and two runs of three registers (48 and 96 bytes
 /// on SSE2, 96 and 192 on AVX2, 192 and 384 on AVX-512), with 3 and 4
-/// channels and a region that starts inside a row, against the channels
-/// copied into planes here.
+/// channels, in a region that starts inside a row and in the whole frame
+/// (whose rows, with no gap between them, are read as one run), against
+/// the channels copied into planes here.
 #[test]
 fn interleaved_u8_matches_its_planes() {
     let widths: &[usize] = if cfg!(miri) {
@@ -569,34 +570,38 @@ fn interleaved_u8_matches_its_planes() {
                     [0, 255, r as u8][(r >> 60) as usize % 3]
                 })
                 .collect();
-            let layout = Layout::interleaved(height, full_width, channels)
-                .unwrap()
-                .region(0, 1, height, width)
-                .unwrap();
-            // Channel `c` of pixel `(i, j)` of the region.
-            let planes: Vec<u8> = (0..channels)
-                .flat_map(|c| {
-                    let img = &img;
-                    (0..height).flat_map(move |i| {
-                        (0..width).map(move |j| {
-                            img[(i * full_width + j + 1) * channels + c]
+            let frame =
+                Layout::interleaved(height, full_width, channels).unwrap();
+            let region = frame.region(0, 1, height, width).unwrap();
+            for (layout, left, width) in
+                [(region, 1, width), (frame, 0, full_width)]
+            {
+                // Channel `c` of pixel `(i, j)` of the layout.
+                let planes: Vec<u8> = (0..channels)
+                    .flat_map(|c| {
+                        let img = &img;
+                        (0..height).flat_map(move |i| {
+                            (0..width).map(move |j| {
+                                img[(i * full_width + j + left) * channels + c]
+                            })
                         })
                     })
-                })
-                .collect();
-            let planar = Layout::new(&[channels, height, width]).unwrap();
-            let expected = TotalVariation::new()
-                .with_backend(Backend::Scalar)
-                .exact_sum(&planes, &planar)
-                .unwrap();
-            for backend in [Backend::Scalar].into_iter().chain(fast_backends())
-            {
-                let tv = TotalVariation::new().with_backend(backend);
-                assert_eq!(
-                    tv.exact_sum(&img, &layout).unwrap(),
-                    expected,
-                    "{backend:?} {channels} channels, width {width}"
-                );
+                    .collect();
+                let planar = Layout::new(&[channels, height, width]).unwrap();
+                let expected = TotalVariation::new()
+                    .with_backend(Backend::Scalar)
+                    .exact_sum(&planes, &planar)
+                    .unwrap();
+                let backends =
+                    [Backend::Scalar].into_iter().chain(fast_backends());
+                for backend in backends {
+                    let tv = TotalVariation::new().with_backend(backend);
+                    assert_eq!(
+                        tv.exact_sum(&img, &layout).unwrap(),
+                        expected,
+                        "{backend:?} {channels} channels, width {width}"
+                    );
+                }
             }
         }
     }
@@ -605,10 +610,9 @@ fn interleaved_u8_matches_its_planes() {
 /// Interleaved `f32` pixels, summed in place for 2 to 4 channels (their
 /// block sums split into channels in registers for 3 and 4) and through
 /// rows split into channels for 5: widths around a vector, in a region
-/// that starts inside a row,
-/// give the bits of the channels copied into planes here, for both
-/// reductions, with finite values (a misplaced one changes the sums)
-/// and with IEEE corner cases.
+/// that starts inside a row, give the bits of the channels copied into
+/// planes here, for both reductions, with finite values (a misplaced one
+/// changes the sums) and with IEEE corner cases.
 #[test]
 fn interleaved_f32_matches_its_planes() {
     let widths: &[usize] = if cfg!(miri) {

@@ -1743,6 +1743,25 @@ pub(crate) trait IntegerKernel<T>: Copy {
             above = Some(row);
         }
     }
+
+    /// [`IntegerKernel::interleaved_sums`] for a frame whose rows follow
+    /// one another with no gap: `frame` holds whole rows of `row_len`
+    /// values, a multiple of `channels`. A kernel may override this to
+    /// read the frame as one run.
+    #[inline(always)]
+    fn interleaved_frame_sums(
+        self,
+        frame: &[T],
+        row_len: usize,
+        channels: usize,
+        vertical: &mut [u64],
+        horizontal: &mut [u64],
+    ) where
+        T: Integer,
+    {
+        let rows = frame.chunks_exact(row_len.max(1));
+        self.interleaved_sums(rows, channels, vertical, horizontal);
+    }
 }
 
 /// [`IntegerKernel::plane_sums`] row after row: the first row's
@@ -1810,6 +1829,22 @@ fn interleaved_sums_with<T: Integer, K: IntegerKernel<T>, O>(
         let start = layout.plane_start(frame * channels);
         let mut vertical = [0u64; MAX_INTERLEAVED_CHANNELS];
         let mut horizontal = [0u64; MAX_INTERLEAVED_CHANNELS];
+        if row_stride == run as isize {
+            // Rows with no gap between them: the frame is one run of
+            // `height·run` values, all in the slice.
+            let frame = &img[start..start + layout.height() * run];
+            kernel.interleaved_frame_sums(
+                frame,
+                run,
+                channels,
+                &mut vertical,
+                &mut horizontal,
+            );
+            for (channel, out) in out.iter_mut().enumerate() {
+                *out = combine(vertical[channel], horizontal[channel]);
+            }
+            continue;
+        }
         let rows = (0..layout.height()).map(|row| {
             // Channel `c` of pixel `j` is at `start + j·channels + c`:
             // the run holds exactly the elements of this row, all in the

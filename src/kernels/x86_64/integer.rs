@@ -178,6 +178,68 @@ macro_rules! position_sums {
                 horizontal_sums.add_to_channels(kernel, channels, horizontal);
             }
 
+            /// [`IntegerKernel::interleaved_frame_sums`]: the frame's
+            /// rows after the first, read as one run, against the run
+            /// one row earlier for the vertical differences and against
+            /// itself `channels` values on for the horizontal ones, as
+            /// `interleaved_sums` reads a pair of rows. That run also
+            /// pairs the last pixel of each row with the first pixel of
+            /// the next; those differences are taken back out of the
+            /// exact totals at the end.
+            #[inline(always)]
+            fn frame_sums(
+                kernel: $token,
+                frame: &[$elem],
+                row_len: usize,
+                channels: usize,
+                (vertical, horizontal): (&mut [u64], &mut [u64]),
+            ) {
+                if channels == 0
+                    || $run % channels != 0
+                    || row_len == 0
+                    || row_len % channels != 0
+                {
+                    let rows = frame.chunks_exact(row_len.max(1));
+                    let totals = (vertical, horizontal);
+                    return Self::interleaved_sums(
+                        kernel, rows, channels, totals,
+                    );
+                }
+                let mut vertical_sums = Self::new(kernel);
+                let mut horizontal_sums = Self::new(kernel);
+                let first = frame.get(..row_len).unwrap_or(frame);
+                let end = first.len().saturating_sub(channels);
+                let right = first.get(channels..).unwrap_or_default();
+                horizontal_sums.add(kernel, &first[..end], right, 0);
+                if let Some(rest) =
+                    frame.get(row_len..).filter(|r| !r.is_empty())
+                {
+                    let above = &frame[..frame.len() - row_len];
+                    Self::add_row_pair(
+                        kernel,
+                        &mut vertical_sums,
+                        &mut horizontal_sums,
+                        above,
+                        rest,
+                        channels,
+                    );
+                }
+                vertical_sums.add_to_channels(kernel, channels, vertical);
+                horizontal_sums.add_to_channels(kernel, channels, horizontal);
+                // The pairs across rows: the last pixel of row `i − 1` and
+                // the first of row `i`, for `i ≥ 2`.
+                let row_starts = (2 * row_len..frame.len()).step_by(row_len);
+                for start in row_starts {
+                    let last = &frame[start - channels..start];
+                    let first = &frame[start..start + channels];
+                    let pixels = last.iter().zip(first);
+                    for (total, (&a, &b)) in horizontal.iter_mut().zip(pixels) {
+                        *total -=
+                            u64::from((b.widen() - a.widen()).unsigned_abs());
+                    }
+                }
+            }
+
             #[inline(always)]
             fn new(kernel: $token) -> Self {
                 let _ = kernel;
@@ -354,8 +416,8 @@ macro_rules! position_sums {
                     match kernel.last_lanes(a, b, partial) {
                         Some((a, b)) => {
                             if shift != self.tail_shift {
-                                // Never with the callers here, whose
-                                // slices keep their length.
+                                // Only when the slices' lengths differ
+                                // from those of the last call.
                                 self.flush(kernel);
                                 self.tail_shift = shift;
                             }
@@ -518,6 +580,20 @@ macro_rules! sixteen_bit_kernel {
                 type Sums = PositionSums<$register, $elem, { 3 * $bytes / 2 }>;
                 let totals = (vertical, horizontal);
                 Sums::interleaved_sums(self, rows, channels, totals)
+            }
+
+            #[inline(always)]
+            fn interleaved_frame_sums(
+                self,
+                frame: &[$elem],
+                row_len: usize,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                type Sums = PositionSums<$register, $elem, { 3 * $bytes / 2 }>;
+                let totals = (vertical, horizontal);
+                Sums::frame_sums(self, frame, row_len, channels, totals)
             }
         }
     };
@@ -809,6 +885,20 @@ macro_rules! integer_kernels {
                 type Sums = PositionSums<$register, u8, { 3 * $bytes }>;
                 let totals = (vertical, horizontal);
                 Sums::interleaved_sums(self, rows, channels, totals)
+            }
+
+            #[inline(always)]
+            fn interleaved_frame_sums(
+                self,
+                frame: &[u8],
+                row_len: usize,
+                channels: usize,
+                vertical: &mut [u64],
+                horizontal: &mut [u64],
+            ) {
+                type Sums = PositionSums<$register, u8, { 3 * $bytes }>;
+                let totals = (vertical, horizontal);
+                Sums::frame_sums(self, frame, row_len, channels, totals)
             }
         }
 
