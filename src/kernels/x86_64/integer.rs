@@ -69,6 +69,14 @@ struct PositionSums<R, T, const RUN: usize> {
     /// Runs added to `lanes` and `tail` since they were last flushed;
     /// each adds at most one register to each accumulator.
     runs: usize,
+    /// Whether `tail` has had a register added since the last flush.
+    tail_used: bool,
+    /// The flushed sums of `lanes`, as the lanes of each register hold
+    /// them: for register `k`, the sums of its even elements at
+    /// `k·lanes..k·lanes + lanes/2`, of its odd ones after them. Adding
+    /// lane to lane is what the compiler turns into vector code; the
+    /// sums are moved to their positions once, at the end.
+    flushed: [u64; RUN],
     /// The flushed totals, per position of the run.
     positions: [u64; RUN],
     element: PhantomData<T>,
@@ -250,6 +258,8 @@ macro_rules! position_sums {
                     tail: [zero; 2],
                     tail_shift: 0,
                     runs: 0,
+                    tail_used: false,
+                    flushed: [0; $run],
                     positions: [0; $run],
                     element: PhantomData,
                 }
@@ -423,6 +433,7 @@ macro_rules! position_sums {
                             }
                             self.tail =
                                 Self::add_register(kernel, self.tail, a, b);
+                            self.tail_used = true;
                         }
                         None => {
                             let (a, b) = (
@@ -476,20 +487,33 @@ macro_rules! position_sums {
                 }
             }
 
-            /// Moves the wide lanes into the per-position totals and
-            /// clears them: lane `i` of a register holds the sums of its
-            /// elements `2i` (even) and `2i + 1` (odd).
+            /// Adds the wide lanes to `flushed`, those of `tail` (if any
+            /// were added) to the per-position totals, and clears them:
+            /// lane `i` of a register holds the sums of its elements `2i`
+            /// (even) and `2i + 1` (odd).
             #[inline(always)]
             fn flush(&mut self, kernel: $token) {
-                let registers = self
-                    .lanes
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(k, sums)| (k * $lanes, sums));
-                let tail = core::iter::once((self.tail_shift, &mut self.tail));
-                for (first, [all, odd]) in registers.chain(tail) {
+                let flushed = self.flushed.chunks_exact_mut($lanes);
+                for (sums, [all, odd]) in flushed.zip(&mut self.lanes) {
                     let (even, odd) = Self::take_lanes(kernel, all, odd);
-                    add_lanes(&mut self.positions, first, &even, &odd);
+                    let (even_sums, odd_sums) = sums.split_at_mut($lanes / 2);
+                    for (sum, &e) in even_sums.iter_mut().zip(&even) {
+                        *sum += u64::from(e);
+                    }
+                    for (sum, &o) in odd_sums.iter_mut().zip(&odd) {
+                        *sum += u64::from(o);
+                    }
+                }
+                if self.tail_used {
+                    let [all, odd] = &mut self.tail;
+                    let (even, odd) = Self::take_lanes(kernel, all, odd);
+                    add_lanes(
+                        &mut self.positions,
+                        self.tail_shift,
+                        &even,
+                        &odd,
+                    );
+                    self.tail_used = false;
                 }
                 self.runs = 0;
             }
@@ -528,6 +552,10 @@ macro_rules! position_sums {
                 totals: &mut [u64],
             ) {
                 self.flush(kernel);
+                for (k, sums) in self.flushed.chunks_exact($lanes).enumerate() {
+                    let (even, odd) = sums.split_at($lanes / 2);
+                    add_lanes(&mut self.positions, k * $lanes, even, odd);
+                }
                 for pixel in self.positions.chunks_exact(channels) {
                     for (total, &sum) in totals.iter_mut().zip(pixel) {
                         *total += sum;
