@@ -189,7 +189,7 @@ pub enum Error {
     /// The buffer that gathers the rows of a plane with a column stride
     /// other than 1 cannot be allocated.
     GatherAllocation {
-        /// Elements in one plane.
+        /// Elements in the buffer: a plane, or a few rows of every channel.
         elements: usize,
     },
     /// The buffer that copies an `ndarray` view whose elements leave gaps

@@ -609,10 +609,11 @@ fn interleaved_u8_matches_its_planes() {
 
 /// Interleaved `f32` pixels, summed in place for 2 to 4 channels (their
 /// block sums split into channels in registers for 3 and 4) and through
-/// rows split into channels for 5: widths around a vector, in a region
-/// that starts inside a row, give the bits of the channels copied into
-/// planes here, for both reductions, with finite values (a misplaced one
-/// changes the sums) and with IEEE corner cases.
+/// rows split into channels for 5, and their gradient from rows split
+/// into channels: widths around a vector, in a region that starts inside
+/// a row, give the bits of the channels copied into planes here, values
+/// and gradients, alone and together, for both reductions, with finite
+/// values (a misplaced one changes the sums) and with IEEE corner cases.
 #[test]
 fn interleaved_f32_matches_its_planes() {
     let widths: &[usize] = if cfg!(miri) {
@@ -654,14 +655,35 @@ fn interleaved_f32_matches_its_planes() {
                 .with_backend(Backend::Scalar)
                 .with_reduction(reduction);
             let expected = scalar.value(&planes, &planar).unwrap();
+            // One upstream value per channel, a different one for each.
+            let upstream: Vec<f32> =
+                (0..channels).map(|c| 1.5 - c as f32).collect();
+            let expected_grad =
+                scalar.gradient(&planes, &planar, &upstream).unwrap();
             for backend in [Backend::Scalar].into_iter().chain(fast_backends())
             {
                 let tv = scalar.with_backend(backend);
+                let case = format!(
+                    "{backend:?} {channels} channels, width {width}, \
+                     special values {special}"
+                );
                 assert_eq!(
                     canonical(&tv.value(&img, &layout).unwrap()),
                     canonical(&expected),
-                    "{backend:?} {channels} channels, width {width}, \
-                         special values {special}"
+                    "{case}"
+                );
+                assert_eq!(
+                    canonical(&tv.gradient(&img, &layout, &upstream).unwrap()),
+                    canonical(&expected_grad),
+                    "{case}"
+                );
+                let (values, grad) =
+                    tv.value_and_gradient(&img, &layout, &upstream).unwrap();
+                assert_eq!(canonical(&values), canonical(&expected), "{case}");
+                assert_eq!(
+                    canonical(&grad),
+                    canonical(&expected_grad),
+                    "{case}"
                 );
             }
         }

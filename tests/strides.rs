@@ -399,8 +399,8 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Interleaved float images, gathered a frame at a time, give the
-    /// bits of the copy for every norm, reduction and backend.
+    /// Interleaved float images give the bits of the copy for every
+    /// norm, reduction and backend, values and gradients.
     #[test]
     fn interleaved_floats_match_the_copy(
         (view, storage) in interleaved_view().prop_flat_map(storage_f32),
@@ -415,6 +415,12 @@ proptest! {
                 let expected = config.value(&copy, &planar).unwrap();
                 let got = config.value(&storage, &layout).unwrap();
                 prop_assert_eq!(bits(&got), bits(&expected));
+                let expected = config.gradient(&copy, &planar, &upstream);
+                let got = config.gradient(&storage, &layout, &upstream);
+                prop_assert_eq!(
+                    bits(&got.unwrap()),
+                    bits(&expected.unwrap())
+                );
                 let (values, grad) = config
                     .with_reduction(Reduction::Mean)
                     .value_and_gradient(&storage, &layout, &upstream)

@@ -23,8 +23,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    Float, FloatKernel, FloatTask, plane_value, prefetch_ahead, push_abs_diffs,
-    push_row_pair,
+    Float, FloatKernel, FloatTask, GradientRows, gradient_factors, plane_value,
+    prefetch_ahead, push_abs_diffs, push_row_pair, row_gradient,
 };
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{Error, Layout, Reduction};
@@ -92,6 +92,94 @@ impl<T: Float> FloatTask<T> for InterleavedValues<'_, T> {
         }
         Ok(())
     }
+}
+
+/// The anisotropic gradient of an image of interleaved pixels
+/// ([`Layout::interleaved_channels`] is `Some(channels)`), written as
+/// planes: each row of all channels is split into its channels in a ring
+/// of three rows (the one above, the current one and the next), from
+/// which the gradient of each channel's row is computed as in a plane.
+pub(crate) struct InterleavedGradient<'a, T> {
+    pub(crate) img: &'a [T],
+    pub(crate) layout: &'a Layout,
+    pub(crate) channels: usize,
+    pub(crate) reduction: Reduction,
+    pub(crate) upstream: &'a [T],
+    pub(crate) grad: &'a mut [T],
+}
+
+impl<T: Float> FloatTask<T> for InterleavedGradient<'_, T> {
+    type Output = Result<(), Error>;
+
+    #[inline(always)]
+    fn run<K: FloatKernel<T>>(self, kernel: K) -> Result<(), Error> {
+        let InterleavedGradient {
+            img,
+            layout,
+            channels,
+            reduction,
+            upstream,
+            grad,
+        } = self;
+        let (height, width) = (layout.height(), layout.width());
+        if height == 0 || width == 0 {
+            return Ok(());
+        }
+        let row_len = width * channels;
+        let mut rows = Vec::new();
+        rows.try_reserve_exact(3 * row_len)
+            .map_err(|_| Error::GatherAllocation { elements: 3 * row_len })?;
+        rows.resize(3 * row_len, T::ZERO);
+
+        let row_stride = layout.row_stride();
+        let plane_len = layout.plane_len();
+        let frames = grad
+            .chunks_exact_mut(channels * plane_len)
+            .zip(upstream.chunks_exact(channels));
+        for (frame, (grad, upstream)) in frames.enumerate() {
+            let start = layout.plane_start(frame * channels);
+            // As in `InterleavedValues`: the run holds exactly the
+            // elements of the row, all in the slice.
+            let source = |row: usize| {
+                let row_start =
+                    start.wrapping_add_signed(row as isize * row_stride);
+                &img[row_start..row_start + row_len]
+            };
+            split_row(source(0), &mut rows[..row_len], channels);
+            for row in 0..height {
+                // Slot `row mod 3` holds the current row; the next one
+                // goes to the slot of the row above the one above.
+                if row + 1 < height {
+                    let next = (row + 1) % 3 * row_len;
+                    let next = &mut rows[next..next + row_len];
+                    split_row(source(row + 1), next, channels);
+                }
+                let slot = |row: usize| &rows[row % 3 * row_len..][..row_len];
+                let above = row.checked_sub(1).map(slot);
+                let below = (row + 1 < height).then(|| slot(row + 1));
+                let current = slot(row);
+                let planes = grad.chunks_exact_mut(plane_len).zip(upstream);
+                for (channel, (grad, &g)) in planes.enumerate() {
+                    let rows = GradientRows {
+                        above: above.map(|a| channel_row(a, channel, width)),
+                        row: channel_row(current, channel, width),
+                        below: below.map(|b| channel_row(b, channel, width)),
+                    };
+                    let factors = gradient_factors(g, layout, reduction);
+                    let grad = &mut grad[row * width..][..width];
+                    row_gradient(kernel, &rows, factors, grad);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Channel `channel` of a row split into its channels, `width` values
+/// each.
+#[inline(always)]
+fn channel_row<T>(row: &[T], channel: usize, width: usize) -> &[T] {
+    &row[channel * width..][..width]
 }
 
 /// The sums of one term for each of `channels` planes.
