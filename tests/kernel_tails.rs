@@ -607,86 +607,104 @@ fn interleaved_u8_matches_its_planes() {
     }
 }
 
-/// Interleaved `f32` pixels, summed in place for 2 to 4 channels (their
-/// block sums split into channels in registers for 3 and 4) and through
-/// rows split into channels for 5, and their gradient from rows split
-/// into channels: widths around a vector, in a region that starts inside
-/// a row, give the bits of the channels copied into planes here, values
-/// and gradients, alone and together, for both reductions, with finite
-/// values (a misplaced one changes the sums) and with IEEE corner cases.
+/// Interleaved `f32` and `f64` pixels (`f32` alone under miri), summed
+/// in place for 2 to 4 channels (their block sums split into channels in
+/// registers for 3 and 4) and through rows split into channels for 5,
+/// and their gradient from rows split into channels: widths around a
+/// vector, in a region that starts inside a row, give the bits of the
+/// channels copied into planes here, values and gradients, alone and
+/// together, for both reductions, with finite values (a misplaced one
+/// changes the sums) and with IEEE corner cases.
 #[test]
-fn interleaved_f32_matches_its_planes() {
+fn interleaved_floats_match_their_planes() {
+    fn check<T>(widths: &[usize], cast: fn(f64) -> T)
+    where
+        T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+    {
+        let cases = [2usize, 3, 4, 5].into_iter().flat_map(|channels| {
+            widths.iter().flat_map(move |&width| {
+                [false, true].map(|special| (channels, width, special))
+            })
+        });
+        for (channels, width, special) in cases {
+            let (height, full_width) = (3, width + 1);
+            let len = height * full_width * channels;
+            let seed = 0x5eed + width as u64;
+            let img: Vec<T> = float_values(len, seed, special)
+                .into_iter()
+                .map(cast)
+                .collect();
+            let layout = Layout::interleaved(height, full_width, channels)
+                .unwrap()
+                .region(0, 1, height, width)
+                .unwrap();
+            // Channel `c` of pixel `(i, j)` of the region.
+            let planes: Vec<T> = (0..channels)
+                .flat_map(|c| {
+                    let img = &img;
+                    (0..height).flat_map(move |i| {
+                        (0..width).map(move |j| {
+                            img[(i * full_width + j + 1) * channels + c]
+                        })
+                    })
+                })
+                .collect();
+            let planar = Layout::new(&[channels, height, width]).unwrap();
+            for reduction in [Reduction::Sum, Reduction::Mean] {
+                let scalar = TotalVariation::new()
+                    .with_backend(Backend::Scalar)
+                    .with_reduction(reduction);
+                let expected = scalar.value(&planes, &planar).unwrap();
+                // One upstream value per channel, a different one for each.
+                let upstream: Vec<T> =
+                    (0..channels).map(|c| cast(1.5 - c as f64)).collect();
+                let expected_grad =
+                    scalar.gradient(&planes, &planar, &upstream).unwrap();
+                for backend in
+                    [Backend::Scalar].into_iter().chain(fast_backends())
+                {
+                    let tv = scalar.with_backend(backend);
+                    let case = format!(
+                        "{backend:?} {channels} channels, width {width}, \
+                         special values {special}"
+                    );
+                    assert_eq!(
+                        canonical(&tv.value(&img, &layout).unwrap()),
+                        canonical(&expected),
+                        "{case}"
+                    );
+                    assert_eq!(
+                        canonical(
+                            &tv.gradient(&img, &layout, &upstream).unwrap()
+                        ),
+                        canonical(&expected_grad),
+                        "{case}"
+                    );
+                    let (values, grad) = tv
+                        .value_and_gradient(&img, &layout, &upstream)
+                        .unwrap();
+                    assert_eq!(
+                        canonical(&values),
+                        canonical(&expected),
+                        "{case}"
+                    );
+                    assert_eq!(
+                        canonical(&grad),
+                        canonical(&expected_grad),
+                        "{case}"
+                    );
+                }
+            }
+        }
+    }
     let widths: &[usize] = if cfg!(miri) {
         &[1, 8, 9, 17]
     } else {
         &[1, 2, 7, 8, 9, 15, 16, 17, 24, 33]
     };
-    let cases = [2usize, 3, 4, 5].into_iter().flat_map(|channels| {
-        widths.iter().flat_map(move |&width| {
-            [false, true].map(|special| (channels, width, special))
-        })
-    });
-    for (channels, width, special) in cases {
-        let (height, full_width) = (3, width + 1);
-        let len = height * full_width * channels;
-        let seed = 0x5eed + width as u64;
-        let img: Vec<f32> = float_values(len, seed, special)
-            .into_iter()
-            .map(|v| v as f32)
-            .collect();
-        let layout = Layout::interleaved(height, full_width, channels)
-            .unwrap()
-            .region(0, 1, height, width)
-            .unwrap();
-        // Channel `c` of pixel `(i, j)` of the region.
-        let planes: Vec<f32> = (0..channels)
-            .flat_map(|c| {
-                let img = &img;
-                (0..height).flat_map(move |i| {
-                    (0..width).map(move |j| {
-                        img[(i * full_width + j + 1) * channels + c]
-                    })
-                })
-            })
-            .collect();
-        let planar = Layout::new(&[channels, height, width]).unwrap();
-        for reduction in [Reduction::Sum, Reduction::Mean] {
-            let scalar = TotalVariation::new()
-                .with_backend(Backend::Scalar)
-                .with_reduction(reduction);
-            let expected = scalar.value(&planes, &planar).unwrap();
-            // One upstream value per channel, a different one for each.
-            let upstream: Vec<f32> =
-                (0..channels).map(|c| 1.5 - c as f32).collect();
-            let expected_grad =
-                scalar.gradient(&planes, &planar, &upstream).unwrap();
-            for backend in [Backend::Scalar].into_iter().chain(fast_backends())
-            {
-                let tv = scalar.with_backend(backend);
-                let case = format!(
-                    "{backend:?} {channels} channels, width {width}, \
-                     special values {special}"
-                );
-                assert_eq!(
-                    canonical(&tv.value(&img, &layout).unwrap()),
-                    canonical(&expected),
-                    "{case}"
-                );
-                assert_eq!(
-                    canonical(&tv.gradient(&img, &layout, &upstream).unwrap()),
-                    canonical(&expected_grad),
-                    "{case}"
-                );
-                let (values, grad) =
-                    tv.value_and_gradient(&img, &layout, &upstream).unwrap();
-                assert_eq!(canonical(&values), canonical(&expected), "{case}");
-                assert_eq!(
-                    canonical(&grad),
-                    canonical(&expected_grad),
-                    "{case}"
-                );
-            }
-        }
+    check::<f32>(widths, |v| v as f32);
+    if !cfg!(miri) {
+        check::<f64>(widths, |v| v);
     }
 }
 
@@ -732,7 +750,7 @@ fn interleaved_random<T: Copy>(
 #[cfg_attr(
     miri,
     ignore = "thousands of pixels; the interleaved kernels run under miri \
-    in interleaved_f32_matches_its_planes"
+    in interleaved_floats_match_their_planes"
 )]
 fn interleaved_rows_across_blocks_match_their_planes() {
     fn check<T>(lanes: usize, cast: fn(f64) -> T)

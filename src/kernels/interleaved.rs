@@ -83,7 +83,10 @@ impl<T: Float> FloatTask<T> for InterleavedValues<'_, T> {
                 2 => sum_in_place::<T, K, 2>(kernel, sums, height, source),
                 3 => sum_in_place::<T, K, 3>(kernel, sums, height, source),
                 4 => sum_in_place::<T, K, 4>(kernel, sums, height, source),
-                _ => sum_split_rows(kernel, sums, &mut rows, height, source),
+                5.. => sum_split_rows(kernel, sums, &mut rows, height, source),
+                // Pixels of fewer than two channels are not interleaved
+                // (`Layout::interleaved_channels`).
+                _ => {}
             }
             let terms = vertical.iter().zip(&horizontal);
             for (out, (vertical, horizontal)) in out.iter_mut().zip(terms) {
@@ -219,7 +222,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
         for (index, block_values) in this.chunks(block).enumerate() {
             if let Some(above) = above {
                 let above = above.get(index * block..).unwrap_or_default();
-                push_block::<T, K, N>(
+                push_interleaved_block::<T, K, N>(
                     kernel,
                     vertical,
                     above,
@@ -228,7 +231,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
                 );
             }
             if let Some((left, right)) = horizontal_blocks.next() {
-                push_block::<T, K, N>(
+                push_interleaved_block::<T, K, N>(
                     kernel,
                     horizontal,
                     left,
@@ -252,7 +255,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
 /// instead of 0.67 of the planar speed in the caches, 0.95 instead of
 /// 0.84 from memory).
 #[inline(always)]
-fn push_block<T: Float, K: FloatKernel<T>, const N: usize>(
+fn push_interleaved_block<T: Float, K: FloatKernel<T>, const N: usize>(
     kernel: K,
     sums: &mut [PairwiseSum<K::Lanes>],
     a: &[T],
@@ -265,6 +268,7 @@ fn push_block<T: Float, K: FloatKernel<T>, const N: usize>(
         return;
     }
     let (a, b) = (&a[..len], &b[..len]);
+
     let mut interleaved = [kernel.zero(); N];
     let (a_groups, b_groups) = (a.chunks_exact(group), b.chunks_exact(group));
     let rest = (a_groups.remainder(), b_groups.remainder());
@@ -277,12 +281,14 @@ fn push_block<T: Float, K: FloatKernel<T>, const N: usize>(
             *sum = sum.add(kernel.abs_diff(a, b));
         }
     }
+
     // The end of a row: the lanes past it add `+0.0`, as the lanes past
     // the end of a plane's row do.
     let vectors = rest.0.chunks(T::LANES).zip(rest.1.chunks(T::LANES));
     for (sum, (a, b)) in interleaved.iter_mut().zip(vectors) {
         *sum = sum.add(kernel.abs_diff(a, b));
     }
+
     for (sum, block) in sums.iter_mut().zip(kernel.split_lanes(interleaved)) {
         sum.push_block(block);
     }
@@ -299,8 +305,8 @@ pub(super) fn split_lanes_in_arrays<
     interleaved: [K::Lanes; N],
 ) -> [K::Lanes; N] {
     let mut channels = [T::ZERO_LANES; N];
-    for (vector, &lanes) in interleaved.iter().enumerate() {
-        let mut lanes = kernel.lanes_of(lanes);
+    for (vector, &sums) in interleaved.iter().enumerate() {
+        let mut lanes = kernel.lanes_of(sums);
         for (lane, &value) in lanes.as_mut().iter().enumerate() {
             let value_index = vector * T::LANES + lane;
             let out = channels

@@ -213,8 +213,11 @@ macro_rules! position_sums {
                         kernel, rows, channels, totals,
                     );
                 }
+                // Whole rows only, as the callers give them.
+                let frame = &frame[..frame.len() - frame.len() % row_len];
                 let mut vertical_sums = Self::new(kernel);
                 let mut horizontal_sums = Self::new(kernel);
+
                 let first = frame.get(..row_len).unwrap_or(frame);
                 let end = first.len().saturating_sub(channels);
                 let right = first.get(channels..).unwrap_or_default();
@@ -234,6 +237,7 @@ macro_rules! position_sums {
                 }
                 vertical_sums.add_to_channels(kernel, channels, vertical);
                 horizontal_sums.add_to_channels(kernel, channels, horizontal);
+
                 // The pairs across rows: the last pixel of row `i − 1` and
                 // the first of row `i`, for `i ≥ 2`.
                 let row_starts = (2 * row_len..frame.len()).step_by(row_len);
@@ -427,7 +431,10 @@ macro_rules! position_sums {
                         Some((a, b)) => {
                             if shift != self.tail_shift {
                                 // Only when the slices' lengths differ
-                                // from those of the last call.
+                                // from those of the last call: it keeps
+                                // the per-position totals exact (the
+                                // lengths differ by whole pixels, so
+                                // the channels' totals would be too).
                                 self.flush(kernel);
                                 self.tail_shift = shift;
                             }
