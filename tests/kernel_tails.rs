@@ -614,7 +614,8 @@ fn interleaved_u8_matches_its_planes() {
 /// vector, in a region that starts inside a row, give the bits of the
 /// channels copied into planes here, values and gradients, alone and
 /// together, for both reductions, with finite values (a misplaced one
-/// changes the sums) and with IEEE corner cases.
+/// changes the sums) and with IEEE corner cases (under miri, two widths,
+/// the mean and the corner cases).
 #[test]
 fn interleaved_floats_match_their_planes() {
     fn check<T>(widths: &[usize], cast: fn(f64) -> T)
@@ -623,7 +624,12 @@ fn interleaved_floats_match_their_planes() {
     {
         let cases = [2usize, 3, 4, 5].into_iter().flat_map(|channels| {
             widths.iter().flat_map(move |&width| {
-                [false, true].map(|special| (channels, width, special))
+                // Under miri, the corner cases alone: the finite values
+                // are there to catch misplaced ones, not undefined
+                // behaviour.
+                let specials: &[bool] =
+                    if cfg!(miri) { &[true] } else { &[false, true] };
+                specials.iter().map(move |&special| (channels, width, special))
             })
         });
         for (channels, width, special) in cases {
@@ -650,7 +656,7 @@ fn interleaved_floats_match_their_planes() {
                 })
                 .collect();
             let planar = Layout::new(&[channels, height, width]).unwrap();
-            for reduction in [Reduction::Sum, Reduction::Mean] {
+            for &reduction in REDUCTIONS {
                 let scalar = TotalVariation::new()
                     .with_backend(Backend::Scalar)
                     .with_reduction(reduction);
@@ -698,7 +704,7 @@ fn interleaved_floats_match_their_planes() {
         }
     }
     let widths: &[usize] = if cfg!(miri) {
-        &[1, 8, 9, 17]
+        &[9, 17]
     } else {
         &[1, 2, 7, 8, 9, 15, 16, 17, 24, 33]
     };
