@@ -16,7 +16,8 @@
 //!
 //! That is for 2, 3 or 4 channels. Frames with more are split a row at a
 //! time into a buffer of three rows per channel, which the planar sums
-//! then read.
+//! then read. The gradient ([`InterleavedGradient`]) reads such a buffer
+//! for every channel count.
 //!
 //! [`push_abs_diffs`]: super::push_abs_diffs
 
