@@ -935,28 +935,14 @@ pub(crate) fn float_value_and_gradient<T: FloatDispatch>(
 ) -> Result<(), Error> {
     let pixel_norm = norm.pixel_norm::<T>()?;
     let backend = resolve(backend)?;
-    #[cfg(feature = "alloc")]
-    if let (None, Some(channels)) = (&pixel_norm, layout.interleaved_channels())
-    {
-        // Two passes, each over rows of all channels: the values as
-        // `float_values` gives them, then the gradient.
-        let values = interleaved::InterleavedValues {
-            img,
-            layout,
-            channels,
-            reduction,
-            out: values,
-        };
-        T::run_task(backend, values)?;
-        let task = interleaved::InterleavedGradient {
-            img,
-            layout,
-            channels,
-            reduction,
-            upstream,
-            grad,
-        };
-        return T::run_task(backend, task);
+    if let (None, Some(_)) = (&pixel_norm, layout.interleaved_channels()) {
+        // Two passes, each over rows of all channels: the values, then
+        // the gradient, as the two calls read interleaved pixels.
+        let backend = backend.into();
+        float_values(img, layout, reduction, norm, backend, values)?;
+        return float_gradient(
+            img, layout, reduction, norm, backend, upstream, grad,
+        );
     }
     if layout.needs_gather() {
         return for_each_gathered_group(
