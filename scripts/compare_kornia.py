@@ -37,6 +37,15 @@ measured of avx512 (the gradient only), avx2 and portable: the one
 `Backend::Auto` runs. The criterion folder
 is, first found: --criterion-dir, $TOTAL_VARIATION_CRITERION_DIR,
 $CARGO_TARGET_DIR/criterion, then target/criterion in the repository.
+
+With --alternate ROUNDS the script does not read criterion's results. It
+builds the example `time_calls` and times the crate through it, in turn
+with kornia and torch on one thread: for each shape, ROUNDS rounds of
+kornia's value then the crate's value, kornia's value and backward then
+the crate's one-pass value and gradient, torch.sum then the crate's
+streaming sum. A slow spell of a shared machine then falls on both sides
+of a ratio. It prints the median time of each side and the median and
+range of the per-round ratios.
 """
 
 import argparse
@@ -45,6 +54,7 @@ import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import timeit
@@ -91,13 +101,23 @@ def parse_args():
         help="time spent on each measurement, roughly (default 1.5)",
     )
     parser.add_argument(
+        "--alternate",
+        type=int,
+        metavar="ROUNDS",
+        help="time the crate in turn with kornia, ROUNDS times per pair,"
+        " instead of reading criterion's results",
+    )
+    parser.add_argument(
         "--shapes",
         nargs="+",
         choices=[name for name, _ in SHAPES],
         default=[name for name, _ in SHAPES],
         help="time only these shapes",
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.alternate is not None and args.alternate < 1:
+        parser.error("--alternate needs at least one round")
+    return args
 
 
 def criterion_dir(args):
@@ -312,6 +332,142 @@ def newest_source():
     return newest
 
 
+# ---------------------------------------------------------------- alternate
+
+
+def build_timer():
+    """Path of the release build of the example `time_calls`."""
+    subprocess.run(
+        ["cargo", "build", "--release", "--example", "time_calls"],
+        cwd=REPO,
+        check=True,
+    )
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
+    if not target.is_absolute():
+        target = REPO / target
+    return target / "release" / "examples" / "time_calls"
+
+
+class CrateTimer:
+    """The example `time_calls`, asked one timing at a time."""
+
+    def __init__(self, binary):
+        self.child = subprocess.Popen(
+            [str(binary)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def seconds(self, operation, shape, budget):
+        self.child.stdin.write(f"{operation} {shape} {budget}\n")
+        self.child.stdin.flush()
+        reply = self.child.stdout.readline().strip()
+        if not reply or reply.startswith("error"):
+            raise RuntimeError(f"time_calls answered {reply!r}")
+        return float(reply.split()[0])
+
+    def close(self):
+        self.child.stdin.close()
+        self.child.wait()
+
+
+def alternate_shape(name, shape, rounds, budget, timer, seed):
+    """{label: (kornia or torch seconds per round, crate seconds per round)}."""
+    generator = torch.Generator().manual_seed(seed)
+    image = torch.rand(shape, generator=generator, dtype=torch.float32)
+    leaf = image.clone().requires_grad_(True)
+    upstream = torch.ones(shape[:-2], dtype=torch.float32)
+    total_variation = kornia.losses.total_variation
+
+    def kornia_value():
+        return total_variation(image, reduction="sum")
+
+    def kornia_gradient():
+        leaf.grad = None
+        value = total_variation(leaf, reduction="sum")
+        value.backward(upstream)
+
+    def torch_sum():
+        return torch.sum(image)
+
+    pairs = [
+        ("value", kornia_value, "value"),
+        ("value+grad", kornia_gradient, "value-and-gradient"),
+        ("sum", torch_sum, "streaming-sum"),
+    ]
+    share = budget / rounds
+    results = {}
+    for label, theirs, ours in pairs:
+        times = ([], [])
+        for _ in range(rounds):
+            times[0].append(measure(theirs, share)[0])
+            times[1].append(timer.seconds(ours, name, share))
+        results[label] = times
+        print(
+            f"  {name:<12} {label:<10} {format_time(statistics.median(times[0])):>9}"
+            f"  crate {format_time(statistics.median(times[1])):>9}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return results
+
+
+def main_alternate(args, names, shapes):
+    torch.set_num_threads(1)
+    timer = CrateTimer(build_timer())
+    print(f"load average at start: {load_average()}")
+    print()
+    print("timing in turn (median per call):", file=sys.stderr)
+    started = time.perf_counter()
+    try:
+        results = {
+            name: alternate_shape(
+                name, shapes[name], args.alternate, args.seconds, timer, seed
+            )
+            for seed, name in enumerate(names)
+        }
+    finally:
+        timer.close()
+    elapsed = time.perf_counter() - started
+    print(file=sys.stderr)
+
+    headers = [
+        "shape",
+        "operation",
+        "torch 1t",
+        "crate",
+        "ratio",
+        "ratio range",
+    ]
+    rows = []
+    for name in names:
+        for label, (theirs, ours) in results[name].items():
+            ratios = sorted(t / o for t, o in zip(theirs, ours))
+            rows.append(
+                [
+                    name,
+                    label,
+                    format_time(statistics.median(theirs)),
+                    format_time(statistics.median(ours)),
+                    f"{statistics.median(ratios):.1f}x",
+                    f"{ratios[0]:.1f}-{ratios[-1]:.1f}x",
+                ]
+            )
+    print_table(headers, rows)
+    print()
+    print(
+        "torch 1t: kornia's total_variation (value; value+grad: forward and"
+        " backward\nwith upstream ones) and torch.sum (sum), on one thread."
+        " crate: value_into,\nvalue_and_gradient_into (one pass) and a"
+        f" plain AVX2 sum. {args.alternate} rounds per\npair, the two sides"
+        " in turn; ratio: median of the rounds' torch/crate ratios."
+    )
+    print()
+    print(f"timings took {elapsed:.0f} s")
+    print(f"load average at end: {load_average()}")
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -353,6 +509,9 @@ def main():
     shapes = dict(SHAPES)
 
     print_machine(all_threads, default_threads)
+    if args.alternate is not None:
+        main_alternate(args, names, shapes)
+        return
     print(f"load average at start: {load_average()}")
     print()
     print("timing (median per call):", file=sys.stderr)
