@@ -70,11 +70,13 @@ pub enum Backend {
     ///
     /// Integer images gain from 64-byte registers. The inner loop of the
     /// `f32` value measured no faster on 512-bit registers than on 256-bit
-    /// ones, so floats keep the AVX2 kernels: their values are the same
+    /// ones, so float values keep the AVX2 kernels: they are the same
     /// bits on every backend anyway. The anisotropic float gradient of
     /// single-threaded calls (alone and in one pass with the values) runs
     /// those kernels compiled with AVX-512VL, which gives them 32
-    /// registers and mask blends.
+    /// registers and mask blends; the gradient alone runs rows of at
+    /// least four vectors (66 `f32` or 34 `f64` pixels) on 512-bit
+    /// registers, with the same bits.
     Avx512,
 }
 

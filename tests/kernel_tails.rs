@@ -254,6 +254,45 @@ fn f64_every_tail_matches_scalar() {
     float_tails::<f64>(8, |v| v);
 }
 
+/// Rows of three to six vectors at every tail length, one to four rows
+/// high, so that the gradient's runs of vectors are long enough for the
+/// 512-bit loop of the AVX-512 backend (four vectors) or just too short,
+/// with every set of neighbouring rows (none, above, below, both), finite
+/// values and IEEE corner cases, and upstream gradients of both signs
+/// and zero. Under miri, which never runs AVX-512,
+/// nothing: the tails above cover the other backends.
+#[test]
+fn long_gradient_runs_match_scalar() {
+    if cfg!(miri) {
+        return;
+    }
+    fn check<T>(lanes: usize, cast: fn(f64) -> T)
+    where
+        T: total_variation::FloatElement + Into<f64> + std::fmt::Debug,
+    {
+        for width in 3 * lanes + 2..=6 * lanes + 2 {
+            for height in 1..=4 {
+                for special in [false, true] {
+                    let shape = [height, width];
+                    let seed = (width * 8 + height) as u64;
+                    let img: Vec<T> =
+                        float_values(height * width, seed, special)
+                            .into_iter()
+                            .map(cast)
+                            .collect();
+                    // A zero upstream gradient makes every term a
+                    // signed zero, whose signs the sums must keep.
+                    for g in [-2.5, 0.0, -0.0] {
+                        check_float(&shape, &img, &[cast(g)]);
+                    }
+                }
+            }
+        }
+    }
+    check::<f32>(16, |v| v as f32);
+    check::<f64>(8, |v| v);
+}
+
 /// The norms of the volume cases: under miri only the smooth one, whose
 /// per-voxel kernels hold the vector code of volumes (the anisotropic
 /// norm runs the plane kernels, which the plane cases cover, and safe

@@ -232,6 +232,10 @@ pub(crate) struct GradientFactors<T> {
 /// lane-wise and in order, to the open sums that [`DifferenceSink::open`]
 /// gives it, and hands the sums back with [`DifferenceSink::close`].
 pub(crate) trait DifferenceSink<V> {
+    /// Whether the sink uses the differences: `false` only for
+    /// [`Discard`], the sink of a gradient alone.
+    const USES_DIFFERENCES: bool = true;
+
     /// The open sums of the two terms, and how many vectors they take
     /// before they must be handed back: at least one, `usize::MAX` for no
     /// limit. `zero` is the vector of `+0.0`.
@@ -246,6 +250,8 @@ pub(crate) trait DifferenceSink<V> {
 pub(crate) struct Discard;
 
 impl<V: Copy> DifferenceSink<V> for Discard {
+    const USES_DIFFERENCES: bool = false;
+
     #[inline(always)]
     fn open(&mut self, zero: V) -> (V, V, usize) {
         (zero, zero, usize::MAX)

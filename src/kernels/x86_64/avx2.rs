@@ -10,7 +10,9 @@
 //! [`F64x8`] exists only while running on a CPU with AVX2. Their fields
 //! are private to this module, and the only way to make an [`Avx2`] is
 //! [`Avx2::new_unchecked`], whose callers prove it. The vectors are made
-//! only through an [`Avx2`] or from other vectors.
+//! only through an [`Avx2`] or from other vectors. An [`Avx2`] whose
+//! `wide_gradient` is set also proves AVX-512F: only
+//! [`Avx2::with_wide_gradient`] sets it, and its callers prove that.
 
 use core::arch::x86_64::*;
 
@@ -29,13 +31,17 @@ use super::super::{
     float_value_and_gradient_with, float_values_with, integer_sums_with,
     lanes_at,
 };
+use super::avx512;
 use crate::sum::LaneVector;
 use crate::{Layout, Reduction, VolumeLayout};
 
 /// Proof that the CPU has AVX2.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2 {
-    _private: (),
+    /// Whether the anisotropic float gradient alone runs its long runs of
+    /// vectors on 512-bit registers ([`super::avx512`]); set only when the
+    /// CPU has AVX-512F.
+    wide_gradient: bool,
 }
 
 impl Avx2 {
@@ -51,7 +57,18 @@ impl Avx2 {
     /// The CPU running the program must support AVX2.
     #[inline(always)]
     unsafe fn new_unchecked() -> Self {
-        Avx2 { _private: () }
+        Avx2 { wide_gradient: false }
+    }
+
+    /// This proof, with the anisotropic float gradient alone on 512-bit
+    /// registers.
+    ///
+    /// # Safety
+    ///
+    /// The CPU running the program must support AVX-512F.
+    #[inline(always)]
+    pub(super) unsafe fn with_wide_gradient(self) -> Self {
+        Avx2 { wide_gradient: true }
     }
 }
 
@@ -558,11 +575,11 @@ struct GradientSigns<V> {
 /// The slices of a run of gradient vectors: the row shifted one column
 /// left, in place and one column right, and the output, all as long as
 /// the run (as are the rows above and below that go with them).
-struct GradientRun<'a, T> {
-    left: &'a [T],
-    x: &'a [T],
-    right: &'a [T],
-    out: &'a mut [T],
+pub(super) struct GradientRun<'a, T> {
+    pub(super) left: &'a [T],
+    pub(super) x: &'a [T],
+    pub(super) right: &'a [T],
+    pub(super) out: &'a mut [T],
 }
 
 /// Defines a vector of two AVX registers and its kernel.
@@ -585,6 +602,7 @@ macro_rules! avx2_kernel {
         blendv = $blendv:ident,
         maskload = $maskload:ident, mask_lane = $mask_lane:ty,
         split_lanes = $split_lanes:ident,
+        wide_gradient_run = $wide_gradient_run:path,
         reduce = |$v:ident| $reduce:block,
         shift_in = |$previous:ident, $current:ident| $shift_in:block
     ) => {
@@ -995,6 +1013,21 @@ macro_rules! avx2_kernel {
                     let sums = (right_sum, below_sum);
                     let (right_sum, below_sum) = if !one_loop_per_neighbours {
                         run.vectors(token, &signs, above, below, sums)
+                    } else if token.wide_gradient
+                        && !S::USES_DIFFERENCES
+                        && count >= avx512::WIDE_GRADIENT_MIN_VECTORS
+                    {
+                        // The gradient alone, whose sink takes no
+                        // differences (the one pass, which adds them,
+                        // measured slower on 512-bit registers for images
+                        // read from memory).
+                        // SAFETY: `wide_gradient` is set only on CPUs with
+                        // AVX-512F (module invariant), and AVX2 is proven
+                        // by `token`.
+                        unsafe {
+                            $wide_gradient_run(run, factors, above, below)
+                        };
+                        sums
                     } else {
                         // One loop for each set of neighbouring rows (the
                         // calls are inlined with constant arguments), so
@@ -1225,6 +1258,7 @@ avx2_kernel!(
     maskload = _mm256_maskload_ps,
     mask_lane = i32,
     split_lanes = split_f32_lanes,
+    wide_gradient_run = avx512::wide_f32::gradient_run,
     // Lane i plus lane i + 8, then i + 4, i + 2, i + 1.
     reduce = |v| {
         let eight = _mm256_add_ps(v.low, v.high);
@@ -1271,6 +1305,7 @@ avx2_kernel!(
     maskload = _mm256_maskload_pd,
     mask_lane = i64,
     split_lanes = split_f64_lanes,
+    wide_gradient_run = avx512::wide_f64::gradient_run,
     // Lane i plus lane i + 4, then i + 2, i + 1.
     reduce = |v| {
         let four = _mm256_add_pd(v.low, v.high);
