@@ -15,7 +15,9 @@
 //! The answer is one line on standard output: the median, over runs, of
 //! the mean seconds per call in a run, then the number of runs and of
 //! calls per run. A run repeats the call for at least 20 ms, after one
-//! untimed call. The operations are `value`, `gradient`,
+//! untimed call, and there are at least five runs, whatever the budget.
+//! A bad request (an empty line included) gets one line beginning with
+//! `error:`. The operations are `value`, `gradient`,
 //! `value-and-gradient` (the one-pass call) and `streaming-sum` (a plain
 //! sum of the same image, the benchmarks' streaming-read limit). Images
 //! are made once per shape and kept, so a shape asked for again is timed
@@ -27,7 +29,7 @@ use std::hint::black_box;
 use std::io::{self, BufRead, Write};
 use std::time::Instant;
 
-use total_variation::{Layout, Reduction, TotalVariation};
+use total_variation::{Backend, Layout, Reduction, TotalVariation};
 
 // The benchmarks' streaming sum, so that both measure the same limit.
 #[path = "../benches/baselines/mod.rs"]
@@ -41,6 +43,10 @@ const SHAPES: [(&str, usize, usize, usize); 3] = [
     ("8x3x256x256", 24, 256, 256),
     ("3x2048x2048", 3, 2048, 2048),
 ];
+
+/// The operations a request may name.
+const OPERATIONS: [&str; 4] =
+    ["value", "gradient", "value-and-gradient", "streaming-sum"];
 
 /// The shortest run, in seconds.
 const RUN_SECONDS: f64 = 0.02;
@@ -138,7 +144,8 @@ fn measure(
         calls = (calls + 1).max((calls as f64 * grow.min(10.0)) as usize);
         elapsed = run(calls)?;
     }
-    let runs = ((budget / elapsed) as usize).clamp(5, 51);
+    // An odd number of runs, so that the median is one of them.
+    let runs = ((budget / elapsed) as usize).clamp(5, 51) | 1;
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         times.push(run(calls)? / calls as f64);
@@ -154,6 +161,9 @@ fn answer(
     line: &str,
 ) -> Result<String, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
+    if words.is_empty() {
+        return Err("empty request".to_string());
+    }
     let [operation, shape, budget] = words[..] else {
         return Err(format!("expected OPERATION SHAPE SECONDS, got {line:?}"));
     };
@@ -164,6 +174,9 @@ fn answer(
         .ok_or_else(|| {
             format!("SECONDS must be a number of seconds, got {budget:?}")
         })?;
+    if !OPERATIONS.contains(&operation) {
+        return Err(format!("unknown operation {operation:?}"));
+    }
     let &(name, planes, height, width) = SHAPES
         .iter()
         .find(|(name, ..)| *name == shape)
@@ -180,19 +193,28 @@ fn answer(
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tv = TotalVariation::new().with_reduction(Reduction::Sum);
-    eprintln!("backend: {:?}", tv.backend());
+    // `Auto` runs the first of these that the CPU has.
+    let runs_on = [Backend::Avx512, Backend::Avx2, Backend::Portable]
+        .into_iter()
+        .find(|backend| backend.is_available())
+        .unwrap_or(Backend::Scalar);
+    eprintln!("backend: Auto, running {runs_on:?}");
     let mut images = HashMap::new();
     let mut out = io::stdout().lock();
-    for line in io::stdin().lock().lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let mut input = io::stdin().lock();
+    let mut bytes = Vec::new();
+    loop {
+        bytes.clear();
+        if input.read_until(b'\n', &mut bytes)? == 0 {
+            return Ok(());
         }
-        match answer(&tv, &mut images, &line) {
+        // A line that is not UTF-8 gets an error answer like any other
+        // bad request, rather than ending the session.
+        let line = String::from_utf8_lossy(&bytes);
+        match answer(&tv, &mut images, line.trim_end_matches(['\r', '\n'])) {
             Ok(reply) => writeln!(out, "{reply}")?,
             Err(message) => writeln!(out, "error: {message}")?,
         }
         out.flush()?;
     }
-    Ok(())
 }

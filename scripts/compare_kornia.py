@@ -41,11 +41,11 @@ $CARGO_TARGET_DIR/criterion, then target/criterion in the repository.
 With --alternate ROUNDS the script does not read criterion's results. It
 builds the example `time_calls` and times the crate through it, in turn
 with kornia and torch on one thread: for each shape, ROUNDS rounds of
-kornia's value then the crate's value, kornia's value and backward then
-the crate's one-pass value and gradient, torch.sum then the crate's
-streaming sum. A slow spell of a shared machine then falls on both sides
-of a ratio. It prints the median time of each side and the median and
-range of the per-round ratios.
+kornia's value and the crate's value, kornia's value and backward and
+the crate's one-pass value and gradient, torch.sum and the crate's
+streaming sum, each side first in every other round. A slow spell of a
+shared machine then falls on both sides of a ratio. It prints the median
+time of each side and the median and range of the per-round ratios.
 """
 
 import argparse
@@ -98,7 +98,9 @@ def parse_args():
         "--seconds",
         type=float,
         default=1.5,
-        help="time spent on each measurement, roughly (default 1.5)",
+        help="time spent on each measurement, roughly (default 1.5);"
+        " with --alternate, shared among the rounds, each of which takes"
+        " at least five runs of 20 ms on each side",
     )
     parser.add_argument(
         "--alternate",
@@ -336,16 +338,33 @@ def newest_source():
 
 
 def build_timer():
-    """Path of the release build of the example `time_calls`."""
-    subprocess.run(
-        ["cargo", "build", "--release", "--example", "time_calls"],
+    """Path of the release build of the example `time_calls`, as cargo
+    reports it."""
+    built = subprocess.run(
+        [
+            "cargo",
+            "build",
+            "--release",
+            "--example",
+            "time_calls",
+            "--message-format=json",
+        ],
         cwd=REPO,
         check=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target")
-    if not target.is_absolute():
-        target = REPO / target
-    return target / "release" / "examples" / "time_calls"
+    for line in built.stdout.splitlines():
+        message = json.loads(line)
+        target = message.get("target", {})
+        if (
+            message.get("reason") == "compiler-artifact"
+            and target.get("name") == "time_calls"
+            and "example" in target.get("kind", [])
+            and message.get("executable")
+        ):
+            return pathlib.Path(message["executable"])
+    raise RuntimeError("cargo built no time_calls executable")
 
 
 class CrateTimer:
@@ -400,9 +419,17 @@ def alternate_shape(name, shape, rounds, budget, timer, seed):
     results = {}
     for label, theirs, ours in pairs:
         times = ([], [])
-        for _ in range(rounds):
-            times[0].append(measure(theirs, share)[0])
-            times[1].append(timer.seconds(ours, name, share))
+        for round_index in range(rounds):
+            # Each side goes first in every other round, so that neither
+            # always follows the other's traces in the caches.
+            sides = ["theirs", "ours"]
+            if round_index % 2:
+                sides.reverse()
+            for side in sides:
+                if side == "theirs":
+                    times[0].append(measure(theirs, share)[0])
+                else:
+                    times[1].append(timer.seconds(ours, name, share))
         results[label] = times
         print(
             f"  {name:<12} {label:<10} {format_time(statistics.median(times[0])):>9}"

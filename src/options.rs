@@ -74,9 +74,10 @@ pub enum Backend {
     /// bits on every backend anyway. The anisotropic float gradient of
     /// single-threaded calls (alone and in one pass with the values) runs
     /// those kernels compiled with AVX-512VL, which gives them 32
-    /// registers and mask blends; the gradient alone runs rows of at
-    /// least four vectors (66 `f32` or 34 `f64` pixels) on 512-bit
-    /// registers, with the same bits.
+    /// registers and mask blends; the gradient without the values runs
+    /// rows of at least four vectors (66 `f32` or 34 `f64` pixels) on
+    /// 512-bit registers, with the same bits. (So does the second pass of
+    /// one-pass calls on planes too narrow for one pass.)
     Avx512,
 }
 

@@ -1017,10 +1017,10 @@ macro_rules! avx2_kernel {
                         && !S::USES_DIFFERENCES
                         && count >= avx512::WIDE_GRADIENT_MIN_VECTORS
                     {
-                        // The gradient alone, whose sink takes no
-                        // differences (the one pass, which adds them,
-                        // measured slower on 512-bit registers for images
-                        // read from memory).
+                        // A gradient without the values, whose sink takes
+                        // no differences (the rows of the one pass, which
+                        // adds them, measured slower on 512-bit registers
+                        // for images read from memory).
                         // SAFETY: `wide_gradient` is set only on CPUs with
                         // AVX-512F (module invariant), and AVX2 is proven
                         // by `token`.

@@ -16,10 +16,12 @@
 //! compares into mask registers, and half the instructions of the AVX2
 //! loop, which bounds the gradient's speed when the image is in the
 //! caches. Lane by lane it does the operations of the AVX2 loop, so the
-//! bits are the same. The one pass keeps the AVX2 loop: on 512-bit
-//! registers it ran faster from the caches but slower (0.82–0.90×) on
-//! images read from memory. (The per-pixel norms, volumes and the
-//! `rayon` bands keep the AVX2 build.)
+//! bits are the same. The rows of the one pass keep the AVX2 loop: on
+//! 512-bit registers they ran faster from the caches but slower
+//! (0.82–0.90×) on images read from memory. Planes too narrow for the one
+//! pass, whose values and gradient take two passes, get the 512-bit
+//! gradient too. (The per-pixel norms, volumes and the `rayon` bands
+//! keep the AVX2 build.)
 //!
 //! As for [`Avx2`], a value of [`Avx512`] exists only while running on a
 //! CPU with AVX2, AVX-512F, AVX-512BW and AVX-512VL (and FMA and F16C,
@@ -332,13 +334,15 @@ macro_rules! wide_gradient {
                     let mut sum = $sub(from_left, right_term);
                     if BELOW {
                         let below = $sub(load(below_row), x);
-                        sum = $sub(sum, sign_times(below, zero, sign, gv, zero_gv));
+                        let term = sign_times(below, zero, sign, gv, zero_gv);
+                        sum = $sub(sum, term);
                     } else {
                         sum = $add(sum, zero);
                     }
                     if ABOVE {
                         let above = $sub(x, load(above_row));
-                        sum = $add(sum, sign_times(above, zero, sign, gv, zero_gv));
+                        let term = sign_times(above, zero, sign, gv, zero_gv);
+                        sum = $add(sum, term);
                     } else {
                         sum = $add(sum, zero);
                     }
