@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use baselines::streaming_sum;
+use baselines::{pixels, streaming_sum};
 
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group,
@@ -51,19 +51,6 @@ fn backends_with_avx512() -> Vec<(&'static str, Backend)> {
         backends.push(("avx512", Backend::Avx512));
     }
     backends
-}
-
-/// Deterministic pixels in [0, 1) (as `T` by `convert`).
-fn pixels<T>(len: usize, convert: impl Fn(f64) -> T) -> Vec<T> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            convert((state >> 11) as f64 / (1u64 << 53) as f64)
-        })
-        .collect()
 }
 
 fn configure(group: &mut BenchmarkGroup<'_, WallTime>, bytes: usize) {

@@ -19,11 +19,12 @@ use std::time::Instant;
 
 use total_variation::{Layout, Reduction, TotalVariation};
 
-// The benchmarks' streaming sum, so that both measure the same limit.
+// The benchmarks' pixels and streaming sum, so that both measure the
+// same limit on the same data.
 #[path = "../benches/baselines/mod.rs"]
 mod baselines;
 
-use baselines::streaming_sum;
+use baselines::{pixels, streaming_sum};
 
 /// The shapes of `benches/total_variation.rs`: planes, height, width.
 const SHAPES: [(&str, usize, usize, usize); 3] = [
@@ -31,19 +32,6 @@ const SHAPES: [(&str, usize, usize, usize); 3] = [
     ("8x3x256x256", 24, 256, 256),
     ("3x2048x2048", 3, 2048, 2048),
 ];
-
-/// Deterministic pixels in [0, 1).
-fn pixels(len: usize) -> Vec<f32> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u32 << 24) as f32
-        })
-        .collect()
-}
 
 /// Seconds taken by `f`.
 fn time(f: impl FnOnce()) -> f64 {
@@ -91,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("backend: {:?}", tv.backend());
     for (name, planes, height, width) in SHAPES {
         let layout = Layout::planar(planes, height, width)?;
-        let img = pixels(layout.len());
+        let img = pixels(layout.len(), |v| v as f32);
         let upstream = vec![1.0f32; planes];
         let mut values = vec![0.0f32; planes];
         let mut grad = vec![0.0f32; layout.len()];

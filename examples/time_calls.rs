@@ -31,11 +31,12 @@ use std::time::Instant;
 
 use total_variation::{Backend, Layout, Reduction, TotalVariation};
 
-// The benchmarks' streaming sum, so that both measure the same limit.
+// The benchmarks' pixels and streaming sum, so that both measure the
+// same limit on the same data.
 #[path = "../benches/baselines/mod.rs"]
 mod baselines;
 
-use baselines::streaming_sum;
+use baselines::{pixels, streaming_sum};
 
 /// The shapes of `benches/total_variation.rs`: name, planes, height, width.
 const SHAPES: [(&str, usize, usize, usize); 3] = [
@@ -65,7 +66,7 @@ impl Buffers {
         let layout =
             Layout::planar(planes, height, width).map_err(|e| e.to_string())?;
         Ok(Self {
-            img: pixels(layout.len()),
+            img: pixels(layout.len(), |v| v as f32),
             upstream: vec![1.0; planes],
             values: vec![0.0; planes],
             grad: vec![0.0; layout.len()],
@@ -104,19 +105,6 @@ impl Buffers {
         black_box((&self.values, &self.grad));
         result.map_err(|e| e.to_string())
     }
-}
-
-/// Deterministic pixels in [0, 1).
-fn pixels(len: usize) -> Vec<f32> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u32 << 24) as f32
-        })
-        .collect()
 }
 
 /// (median seconds per call, runs, calls per run) of `operation` on

@@ -205,11 +205,12 @@ def numpy_tv(image):
     return vertical + horizontal
 
 
-def time_shape(name, shape, all_threads, budget, seed):
-    """{(operation, column): seconds} for one shape."""
+def kornia_calls(shape, seed):
+    """The image of `shape` (uniform in [0, 1), from `seed`) and the calls
+    timed on it: kornia's value, kornia's value and backward (upstream
+    ones), and torch.sum of the image."""
     generator = torch.Generator().manual_seed(seed)
     image = torch.rand(shape, generator=generator, dtype=torch.float32)
-    array = image.numpy()  # the same buffer
     leaf = image.clone().requires_grad_(True)
     upstream = torch.ones(shape[:-2], dtype=torch.float32)
     total_variation = kornia.losses.total_variation
@@ -224,6 +225,16 @@ def time_shape(name, shape, all_threads, budget, seed):
 
     def torch_sum():
         return torch.sum(image)
+
+    return image, kornia_value, kornia_gradient, torch_sum
+
+
+def time_shape(name, shape, all_threads, budget, seed):
+    """{(operation, column): seconds} for one shape."""
+    image, kornia_value, kornia_gradient, torch_sum = kornia_calls(
+        shape, seed
+    )
+    array = image.numpy()  # the same buffer
 
     def numpy_value():
         return numpy_tv(array)
@@ -393,23 +404,7 @@ class CrateTimer:
 
 def alternate_shape(name, shape, rounds, budget, timer, seed):
     """{label: (kornia or torch seconds per round, crate seconds per round)}."""
-    generator = torch.Generator().manual_seed(seed)
-    image = torch.rand(shape, generator=generator, dtype=torch.float32)
-    leaf = image.clone().requires_grad_(True)
-    upstream = torch.ones(shape[:-2], dtype=torch.float32)
-    total_variation = kornia.losses.total_variation
-
-    def kornia_value():
-        return total_variation(image, reduction="sum")
-
-    def kornia_gradient():
-        leaf.grad = None
-        value = total_variation(leaf, reduction="sum")
-        value.backward(upstream)
-
-    def torch_sum():
-        return torch.sum(image)
-
+    _, kornia_value, kornia_gradient, torch_sum = kornia_calls(shape, seed)
     pairs = [
         ("value", kornia_value, "value"),
         ("value+grad", kornia_gradient, "value-and-gradient"),

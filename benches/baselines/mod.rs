@@ -1,5 +1,20 @@
-//! The streaming-read limit that the benchmarks and the `bandwidth`
-//! example set beside the value of TV, written once for both.
+//! What the benchmarks and the `bandwidth` and `time_calls` examples
+//! share, written once for all: their pixels, and the streaming-read
+//! limit that they set beside the value of TV.
+
+/// Deterministic pixels in [0, 1] (as `T` by `convert`): a fixed
+/// xorshift sequence, the same for every caller.
+pub fn pixels<T>(len: usize, convert: impl Fn(f64) -> T) -> Vec<T> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            convert((state >> 11) as f64 / (1u64 << 53) as f64)
+        })
+        .collect()
+}
 
 /// A sum of the buffer with many independent lanes: the streaming-read
 /// limit. Compiled for AVX2 where the CPU has it, like the TV kernels.
