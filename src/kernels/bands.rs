@@ -31,8 +31,8 @@ use super::portable::Portable;
 use super::scalar::{Float, Scalar};
 use super::{
     FloatKernel, GradientFactors, GradientRows, IntegerDispatch, PixelNorm,
-    Resolved, block_abs_diff, gradient_factors, integer_plane_value, mean,
-    plane_value, resolve, row_gradient,
+    Resolved, block_abs_diff, block_pair_abs_diff, gradient_factors,
+    integer_plane_value, mean, plane_value, resolve, row_gradient,
 };
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{Backend, Error, Layout, Norm, Reduction};
@@ -214,14 +214,32 @@ impl<T: Float> BandTask<T> for DifferenceBand<'_, T> {
             // The blocks of `push_abs_diffs`: chunks of `block_len`.
             let left = &row[..width - 1];
             let right = &row[1..];
-            for (a, b) in left.chunks(block_len).zip(right.chunks(block_len)) {
-                horizontal.push_block(block_abs_diff(kernel, a, b));
-            }
+            let mut horizontal_blocks =
+                left.chunks(block_len).zip(right.chunks(block_len));
             if let Some(above) = above {
+                // The vertical term has a difference more, so at least as
+                // many blocks: pair each horizontal block with one.
                 let blocks = above.chunks(block_len).zip(row.chunks(block_len));
-                for (a, b) in blocks {
-                    vertical.push_block(block_abs_diff(kernel, a, b));
+                for vertical_block in blocks {
+                    match horizontal_blocks.next() {
+                        Some(horizontal_block) => {
+                            let (h, v) = block_pair_abs_diff(
+                                kernel,
+                                horizontal_block,
+                                vertical_block,
+                            );
+                            horizontal.push_block(h);
+                            vertical.push_block(v);
+                        }
+                        None => {
+                            let (a, b) = vertical_block;
+                            vertical.push_block(block_abs_diff(kernel, a, b));
+                        }
+                    }
                 }
+            }
+            for (a, b) in horizontal_blocks {
+                horizontal.push_block(block_abs_diff(kernel, a, b));
             }
             above = Some(row);
         }

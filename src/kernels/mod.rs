@@ -1306,6 +1306,60 @@ fn block_abs_diff<T: Float, K: FloatKernel<T>>(
     a: &[T],
     b: &[T],
 ) -> K::Lanes {
+    // Begun with `+0.0`, a block's sum has the bits of one begun with its
+    // first vector: an absolute value is never `−0.0`.
+    add_abs_diffs(kernel, kernel.zero(), a, b)
+}
+
+/// The sums of two blocks, each as [`block_abs_diff`] gives it, in one
+/// loop over the vectors they both have, then each on its own for the
+/// rest. The two chains of additions then overlap, where one block after
+/// the other would wait for each addition before the next.
+#[inline(always)]
+fn block_pair_abs_diff<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    first: (&[T], &[T]),
+    second: (&[T], &[T]),
+) -> (K::Lanes, K::Lanes) {
+    let shortest = first.0.len().min(first.1.len());
+    let shortest = shortest.min(second.0.len()).min(second.1.len());
+    let together = shortest - shortest % T::LANES;
+    let (a, b) = (&first.0[..together], &first.1[..together]);
+    let (c, d) = (&second.0[..together], &second.1[..together]);
+    let vectors = a
+        .chunks_exact(T::LANES)
+        .zip(b.chunks_exact(T::LANES))
+        .zip(c.chunks_exact(T::LANES).zip(d.chunks_exact(T::LANES)));
+    let (mut first_sum, mut second_sum) = (kernel.zero(), kernel.zero());
+    for ((a, b), (c, d)) in vectors {
+        first_sum = first_sum.add(kernel.abs_diff(a, b));
+        second_sum = second_sum.add(kernel.abs_diff(c, d));
+    }
+    (
+        add_abs_diffs(
+            kernel,
+            first_sum,
+            &first.0[together..],
+            &first.1[together..],
+        ),
+        add_abs_diffs(
+            kernel,
+            second_sum,
+            &second.0[together..],
+            &second.1[together..],
+        ),
+    )
+}
+
+/// `sum` plus the vectors of `|b[j] − a[j]|`, lane by lane in order; the
+/// last vector, when partial, has `+0.0` in its missing lanes.
+#[inline(always)]
+fn add_abs_diffs<T: Float, K: FloatKernel<T>>(
+    kernel: K,
+    mut sum: K::Lanes,
+    a: &[T],
+    b: &[T],
+) -> K::Lanes {
     let len = a.len().min(b.len());
     let (a, b) = (&a[..len], &b[..len]);
     // Whole vectors first, which the loop reads without a length test,
@@ -1313,13 +1367,7 @@ fn block_abs_diff<T: Float, K: FloatKernel<T>>(
     let a_vectors = a.chunks_exact(T::LANES);
     let b_vectors = b.chunks_exact(T::LANES);
     let rest = (a_vectors.remainder(), b_vectors.remainder());
-    let mut vectors = a_vectors.zip(b_vectors);
-    let mut sum = match vectors.next() {
-        Some((a, b)) => kernel.abs_diff(a, b),
-        None if rest.0.is_empty() => return kernel.zero(),
-        None => return kernel.abs_diff(rest.0, rest.1),
-    };
-    for (a, b) in vectors {
+    for (a, b) in a_vectors.zip(b_vectors) {
         sum = sum.add(kernel.abs_diff(a, b));
     }
     if !rest.0.is_empty() {
@@ -1358,21 +1406,23 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
         if prefetch {
             prefetch_ahead(below);
         }
-        horizontal.push_block(block_abs_diff(kernel, left, right));
-        vertical.push_block(block_abs_diff(kernel, above, below));
+        let (h, v) = block_pair_abs_diff(kernel, (left, right), (above, below));
+        horizontal.push_block(h);
+        vertical.push_block(v);
     }
 
     // What is left of each term is less than a block, or, for the vertical
     // term when `width` is a multiple of the block, exactly one block.
     let done = left.len() - left.len() % block_len;
     if done < left.len() {
-        horizontal.push_block(block_abs_diff(
+        let (h, v) = block_pair_abs_diff(
             kernel,
-            &left[done..],
-            &right[done..],
-        ));
-    }
-    if done < width {
+            (&left[done..], &right[done..]),
+            (&above[done..], &row[done..]),
+        );
+        horizontal.push_block(h);
+        vertical.push_block(v);
+    } else if done < width {
         vertical.push_block(block_abs_diff(
             kernel,
             &above[done..],
