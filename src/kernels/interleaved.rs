@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 
 use super::{
     Float, FloatKernel, FloatTask, GradientRows, gradient_factors, plane_value,
-    prefetch_ahead, push_abs_diffs, push_row_pair, row_gradient,
+    prefetch_ahead, prefetch_pays, push_abs_diffs, push_row_pair, row_gradient,
 };
 use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
 use crate::{Error, Layout, Reduction};
@@ -212,6 +212,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
     source: impl Fn(usize) -> &'a [T],
 ) {
     let block = N * T::LANES * BLOCK_VECTORS;
+    let prefetch = prefetch_pays();
     let mut above: Option<&[T]> = None;
     for row in 0..height {
         let this = source(row);
@@ -228,7 +229,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
                     vertical,
                     above,
                     block_values,
-                    true,
+                    prefetch,
                 );
             }
             if let Some((left, right)) = horizontal_blocks.next() {
@@ -237,7 +238,7 @@ fn sum_in_place<'a, T: Float, K: FloatKernel<T>, const N: usize>(
                     horizontal,
                     left,
                     right,
-                    above.is_none(),
+                    prefetch && above.is_none(),
                 );
             }
         }

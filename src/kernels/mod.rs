@@ -1247,11 +1247,12 @@ pub(crate) fn push_plane<'a, T: Float + 'a, K: FloatKernel<T>>(
 ) {
     if let Some(first) = rows.next() {
         push_abs_diffs(kernel, horizontal, &first[..width - 1], &first[1..]);
+        // The rows of an image, in order in memory: ask for those ahead,
+        // where that pays.
+        let prefetch = prefetch_pays();
         let mut above = first;
         for row in rows {
-            // The rows of an image, in order in memory: ask for those
-            // ahead.
-            push_row_pair(kernel, vertical, horizontal, above, row, true);
+            push_row_pair(kernel, vertical, horizontal, above, row, prefetch);
             above = row;
         }
     }
@@ -1429,6 +1430,17 @@ fn push_row_pair<T: Float, K: FloatKernel<T>>(
             &row[done..],
         ));
     }
+}
+
+/// Whether this CPU gains from [`prefetch_ahead`]: see
+/// [`x86_64::prefetch_pays`]; never on other targets, where the hint does
+/// nothing.
+#[inline(always)]
+pub(crate) fn prefetch_pays() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    return x86_64::prefetch_pays();
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    false
 }
 
 /// The prefetch hint of [`x86_64::prefetch_ahead`] for the lines past
