@@ -1308,7 +1308,9 @@ fn block_abs_diff<T: Float, K: FloatKernel<T>>(
     b: &[T],
 ) -> K::Lanes {
     // Begun with `+0.0`, a block's sum has the bits of one begun with its
-    // first vector: an absolute value is never `−0.0`.
+    // first vector: `+0.0 + x` is `x` for every `x` but `−0.0`, which an
+    // absolute value never is (and a NaN stays a NaN, whose bits the
+    // crate leaves unspecified).
     add_abs_diffs(kernel, kernel.zero(), a, b)
 }
 
@@ -1324,9 +1326,10 @@ fn block_pair_abs_diff<T: Float, K: FloatKernel<T>>(
 ) -> (K::Lanes, K::Lanes) {
     let shortest = first.0.len().min(first.1.len());
     let shortest = shortest.min(second.0.len()).min(second.1.len());
-    let together = shortest - shortest % T::LANES;
-    let (a, b) = (&first.0[..together], &first.1[..together]);
-    let (c, d) = (&second.0[..together], &second.1[..together]);
+    let paired_len = shortest - shortest % T::LANES;
+
+    let (a, b) = (&first.0[..paired_len], &first.1[..paired_len]);
+    let (c, d) = (&second.0[..paired_len], &second.1[..paired_len]);
     let vectors = a
         .chunks_exact(T::LANES)
         .zip(b.chunks_exact(T::LANES))
@@ -1336,18 +1339,20 @@ fn block_pair_abs_diff<T: Float, K: FloatKernel<T>>(
         first_sum = first_sum.add(kernel.abs_diff(a, b));
         second_sum = second_sum.add(kernel.abs_diff(c, d));
     }
+
+    // The rest of each block, in order after its paired vectors.
     (
         add_abs_diffs(
             kernel,
             first_sum,
-            &first.0[together..],
-            &first.1[together..],
+            &first.0[paired_len..],
+            &first.1[paired_len..],
         ),
         add_abs_diffs(
             kernel,
             second_sum,
-            &second.0[together..],
-            &second.1[together..],
+            &second.0[paired_len..],
+            &second.1[paired_len..],
         ),
     )
 }

@@ -9,37 +9,46 @@ pub(super) mod integer;
 /// lines they will read next: 8 KiB, one row of 2048 `f32` pixels.
 pub(crate) const PREFETCH_DISTANCE: usize = 8192;
 
-/// Whether [`prefetch_ahead`] pays on this CPU: on Intel CPUs only.
+/// Whether [`prefetch_ahead`] pays on this CPU: on Intel CPUs, and under
+/// miri (see [`vendor_is_intel`]).
 ///
-/// Measured on two machines, for the `f32` value of a 48 MiB batch read
-/// from memory: on an Intel Xeon (Emerald Rapids) the hint made it faster
-/// in eight pairs of runs out of eight (0.885 of the streaming-read limit
-/// instead of 0.83, medians); on an AMD EPYC (Zen 4) it made it slower,
-/// 3.8 ms instead of 2.65 ms, whatever the distance ahead. The vendor is
-/// read once (`cpuid`) and kept.
+/// Measured on two machines only, for the `f32` value of a 48 MiB batch
+/// read from memory (README.md, "Backends and speed"): the hint made it
+/// faster on an Intel Xeon (Emerald Rapids) and slower on an AMD EPYC
+/// (Zen 4), at every distance tried. Other CPUs follow their vendor,
+/// unmeasured. The vendor is read once (`cpuid`) and kept.
 pub(crate) fn prefetch_pays() -> bool {
     use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0 until the vendor was read, then 1 for Intel and 2 for others.
-    static INTEL: AtomicU8 = AtomicU8::new(0);
-    match INTEL.load(Ordering::Relaxed) {
-        0 => {
-            let intel = is_intel();
-            INTEL.store(if intel { 1 } else { 2 }, Ordering::Relaxed);
+    const UNKNOWN: u8 = 0;
+    const INTEL: u8 = 1;
+    const OTHER: u8 = 2;
+    static VENDOR: AtomicU8 = AtomicU8::new(UNKNOWN);
+    match VENDOR.load(Ordering::Relaxed) {
+        UNKNOWN => {
+            let intel = vendor_is_intel();
+            VENDOR.store(if intel { INTEL } else { OTHER }, Ordering::Relaxed);
             intel
         }
-        answer => answer == 1,
+        vendor => vendor == INTEL,
     }
 }
 
 /// Whether the CPU's vendor string is `GenuineIntel`.
-fn is_intel() -> bool {
+///
+/// Under miri, which cannot run `cpuid`, `true`: the hint changes no
+/// result, and miri then checks the code that gives it. In SGX enclaves,
+/// where `cpuid` is an illegal instruction, `false`.
+fn vendor_is_intel() -> bool {
     if cfg!(miri) {
-        // Miri runs no `cpuid`; a hint changes no result anyway.
+        return true;
+    }
+    if cfg!(target_env = "sgx") {
         return false;
     }
     // SAFETY: `cpuid` exists on every x86-64 CPU, and leaf 0, which gives
-    // the vendor string, is defined on all of them. (Newer compilers
-    // declare the intrinsic safe; older ones need the block.)
+    // the vendor string, is defined on all of them; the one place where
+    // it faults, an SGX enclave, returned above. (Newer compilers declare
+    // the intrinsic safe; older ones need the block.)
     #[allow(unused_unsafe)]
     let leaf = unsafe { core::arch::x86_64::__cpuid(0) };
     // "Genu", "ineI", "ntel", little-endian, in EBX, EDX and ECX.
