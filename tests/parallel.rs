@@ -259,12 +259,15 @@ fn every_width_up_to_300() {
 }
 
 /// Planes large enough to be cut into bands of rows: odd heights, widths
-/// whose rows have a count of blocks that is not a power of two, a single
-/// column, two rows, and a batch of such planes.
+/// whose rows have a count of blocks that is not a power of two, a width
+/// whose vertical term has one block more than its horizontal one (1025,
+/// for both float types), a single column, two rows, and a batch of such
+/// planes.
 #[test]
 fn planes_cut_into_bands() {
     let shapes: &[&[usize]] = &[
         &[1031, 1021],
+        &[1100, 1025],
         &[2, 1100, 1000],
         &[4097, 300],
         &[(1 << 20) + 7, 1],

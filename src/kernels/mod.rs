@@ -233,7 +233,12 @@ pub(crate) struct GradientFactors<T> {
 /// gives it, and hands the sums back with [`DifferenceSink::close`].
 pub(crate) trait DifferenceSink<V> {
     /// Whether the sink uses the differences: `false` only for
-    /// [`Discard`], the sink of a gradient alone.
+    /// [`Discard`], the sink of a gradient alone. (Read by the x86-64
+    /// kernels only.)
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code)
+    )]
     const USES_DIFFERENCES: bool = true;
 
     /// The open sums of the two terms, and how many vectors they take
