@@ -63,6 +63,21 @@ pub(crate) trait LaneVector: Copy {
     fn reduce(self) -> Self::Scalar;
 }
 
+/// Where the kernels hand the sums of a term's blocks, in order: a
+/// [`PairwiseSum`], or whatever collects the blocks of part of a plane
+/// for it.
+pub(crate) trait BlockSink<V> {
+    /// Takes the sum of the next block.
+    fn push_block(&mut self, block: V);
+}
+
+impl<V: LaneVector> BlockSink<V> for PairwiseSum<V> {
+    #[inline(always)]
+    fn push_block(&mut self, block: V) {
+        PairwiseSum::push_block(self, block);
+    }
+}
+
 /// Combines block sums into one total in the order of the module docs.
 pub(crate) struct PairwiseSum<V: LaneVector> {
     zero: V,

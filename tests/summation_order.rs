@@ -15,7 +15,7 @@
 use total_variation::{Backend, Element, Layout, Reduction, TotalVariation};
 
 mod common;
-use common::fast_backends;
+use common::{bits, bits32, fast_backends};
 
 /// Vectors in one block.
 const BLOCK_VECTORS: usize = 16;
@@ -28,7 +28,8 @@ trait Float: Element<Output = Self> + Copy + PartialEq + core::fmt::Debug {
     fn from_f64(value: f64) -> Self;
     fn plus(self, other: Self) -> Self;
     fn abs_diff(a: Self, b: Self) -> Self;
-    fn bits(self) -> u64;
+    /// [`common::bits`] or [`common::bits32`], widened.
+    fn bits(values: &[Self]) -> Vec<u64>;
 }
 
 impl Float for f32 {
@@ -43,10 +44,8 @@ impl Float for f32 {
     fn abs_diff(a: Self, b: Self) -> Self {
         (b - a).abs()
     }
-    fn bits(self) -> u64 {
-        // Every NaN as one: its sign and payload are unspecified.
-        let value = if self.is_nan() { f32::NAN } else { self };
-        u64::from(value.to_bits())
+    fn bits(values: &[Self]) -> Vec<u64> {
+        bits32(values).into_iter().map(u64::from).collect()
     }
 }
 
@@ -62,9 +61,8 @@ impl Float for f64 {
     fn abs_diff(a: Self, b: Self) -> Self {
         (b - a).abs()
     }
-    fn bits(self) -> u64 {
-        // Every NaN as one: its sign and payload are unspecified.
-        if self.is_nan() { f64::NAN } else { self }.to_bits()
+    fn bits(values: &[Self]) -> Vec<u64> {
+        bits(values)
     }
 }
 
@@ -197,12 +195,11 @@ fn check<T: Float>() {
                     .with_reduction(Reduction::Sum)
                     .with_backend(backend);
                 let got = tv.value(&img, &layout).unwrap();
-                let (got, expected): (Vec<u64>, Vec<u64>) = got
-                    .iter()
-                    .zip(&expected)
-                    .map(|(g, e)| (g.bits(), e.bits()))
-                    .unzip();
-                assert_eq!(got, expected, "{backend:?} {height}x{width}");
+                assert_eq!(
+                    T::bits(&got),
+                    T::bits(&expected),
+                    "{backend:?} {height}x{width}"
+                );
             }
         }
     }

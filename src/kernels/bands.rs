@@ -31,10 +31,10 @@ use super::portable::Portable;
 use super::scalar::{Float, Scalar};
 use super::{
     FloatKernel, GradientFactors, GradientRows, IntegerDispatch, PixelNorm,
-    Resolved, block_abs_diff, block_pair_abs_diff, gradient_factors,
-    integer_plane_value, mean, plane_value, resolve, row_gradient,
+    Resolved, gradient_factors, integer_plane_value, mean, plane_value,
+    push_abs_diffs, push_row_pair, resolve, row_gradient,
 };
-use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
+use crate::sum::{BLOCK_VECTORS, BlockSink, LaneVector, PairwiseSum};
 use crate::{Backend, Error, Layout, Norm, Reduction};
 
 /// A complete subtree of a term's summation tree: its rank `r` (it sums
@@ -109,6 +109,15 @@ struct SubtreeCollector<T: Float, K: FloatKernel<T>> {
     subtree_blocks: Option<usize>,
     /// The complete subtrees so far.
     done: Vec<Subtree<T>>,
+}
+
+impl<T: Float, K: FloatKernel<T>> BlockSink<K::Lanes>
+    for SubtreeCollector<T, K>
+{
+    #[inline(always)]
+    fn push_block(&mut self, block: K::Lanes) {
+        SubtreeCollector::push_block(self, block);
+    }
 }
 
 impl<T: Float, K: FloatKernel<T>> SubtreeCollector<T, K> {
@@ -197,7 +206,6 @@ impl<T: Float> BandTask<T> for DifferenceBand<'_, T> {
     #[inline(always)]
     fn run<K: FloatKernel<T>>(self, kernel: K) -> DifferenceSubtrees<T> {
         let DifferenceBand { plane, width, rows } = self;
-        let block_len = T::LANES * BLOCK_VECTORS;
         let horizontal_start =
             rows.start * blocks_per_row::<T>(width.saturating_sub(1));
         // Row `i ≥ 1` holds the vertical differences to row `i − 1`.
@@ -211,35 +219,23 @@ impl<T: Float> BandTask<T> for DifferenceBand<'_, T> {
             None => None,
         };
         for row in plane.chunks_exact(width).skip(rows.start).take(rows.len()) {
-            // The blocks of `push_abs_diffs`: chunks of `block_len`.
-            let left = &row[..width - 1];
-            let right = &row[1..];
-            let mut horizontal_blocks =
-                left.chunks(block_len).zip(right.chunks(block_len));
-            if let Some(above) = above {
-                // The vertical term has a difference more, so at least as
-                // many blocks: pair each horizontal block with one.
-                let blocks = above.chunks(block_len).zip(row.chunks(block_len));
-                for vertical_block in blocks {
-                    match horizontal_blocks.next() {
-                        Some(horizontal_block) => {
-                            let (h, v) = block_pair_abs_diff(
-                                kernel,
-                                horizontal_block,
-                                vertical_block,
-                            );
-                            horizontal.push_block(h);
-                            vertical.push_block(v);
-                        }
-                        None => {
-                            let (a, b) = vertical_block;
-                            vertical.push_block(block_abs_diff(kernel, a, b));
-                        }
-                    }
-                }
-            }
-            for (a, b) in horizontal_blocks {
-                horizontal.push_block(block_abs_diff(kernel, a, b));
+            // The blocks of a plane's single-threaded sums, row by row;
+            // without the prefetch hint, measured on one thread only.
+            match above {
+                Some(above) => push_row_pair(
+                    kernel,
+                    &mut vertical,
+                    &mut horizontal,
+                    above,
+                    row,
+                    false,
+                ),
+                None => push_abs_diffs(
+                    kernel,
+                    &mut horizontal,
+                    &row[..width - 1],
+                    &row[1..],
+                ),
             }
             above = Some(row);
         }

@@ -36,7 +36,7 @@ mod x86_64;
 
 use core::ops::Range;
 
-use crate::sum::{BLOCK_VECTORS, LaneVector, PairwiseSum};
+use crate::sum::{BLOCK_VECTORS, BlockSink, LaneVector, PairwiseSum};
 use crate::{
     AxisWeights, Backend, Error, Layout, Norm, Reduction, VolumeLayout,
 };
@@ -1287,7 +1287,7 @@ fn plane_value<T: Float, V: LaneVector<Scalar = T>>(
 #[inline(always)]
 pub(crate) fn push_abs_diffs<T: Float, K: FloatKernel<T>>(
     kernel: K,
-    sum: &mut PairwiseSum<K::Lanes>,
+    sum: &mut impl BlockSink<K::Lanes>,
     a: &[T],
     b: &[T],
 ) {
@@ -1395,8 +1395,8 @@ fn add_abs_diffs<T: Float, K: FloatKernel<T>>(
 #[inline(always)]
 fn push_row_pair<T: Float, K: FloatKernel<T>>(
     kernel: K,
-    vertical: &mut PairwiseSum<K::Lanes>,
-    horizontal: &mut PairwiseSum<K::Lanes>,
+    vertical: &mut impl BlockSink<K::Lanes>,
+    horizontal: &mut impl BlockSink<K::Lanes>,
     above: &[T],
     row: &[T],
     prefetch: bool,
